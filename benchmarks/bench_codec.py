@@ -1,0 +1,153 @@
+"""Wire codec throughput: events encoded and decoded per second.
+
+Two event sets: ``mixed`` (one of each common provider event, text and audio
+alike) and ``audio`` (20 ms chunks of 24 kHz PCM16 mono, 960 bytes each, the
+bulk of a voice session's traffic). For each set the codec's JSON figures
+(``to_json`` / ``from_json``) stand beside a baseline measured in the same run:
+the standard library's ``json.dumps`` / ``json.loads`` of the same plain dicts,
+which is the floor cost of writing or reading that JSON at all. The dict-level
+figures (``to_dict`` / ``from_dict``, no JSON text) are reported too.
+
+Each figure is the median of several timed passes after one warm-up pass, with
+the garbage collector paused during a pass, as ``timeit`` does.
+
+Run ``python benchmarks/bench_codec.py [--quick]``; it prints one JSON record per
+set. ``run(quick=True)`` returns the same records to a driver.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import random
+import statistics
+import time
+from typing import TYPE_CHECKING, Any
+
+from realtime_session import codec
+from realtime_session import events as ev
+from realtime_session import transcript as tr
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+_AUDIO_CHUNK_BYTES = 960  # 20 ms at 24 kHz, 16-bit mono
+
+
+def mixed_events() -> list[ev.RealtimeSessionEvent]:
+    """One of each provider event a conversation commonly carries."""
+    pcm = random.Random(0).randbytes(_AUDIO_CHUNK_BYTES)
+    return [
+        ev.InputTranscriptPartial(text="what's the weather"),
+        ev.InputTranscriptFinalForItem(
+            item_id="item_CQj4", previous_item_id="item_CQj3", text="What's the weather in Paris?"
+        ),
+        ev.TurnStarted(),
+        ev.TurnCommitted(),
+        ev.OutputTextDeltaForItem(
+            response_id="resp_CQj5",
+            delta_id="evt_0001",
+            item_id="item_CQj6",
+            previous_item_id="item_CQj4",
+            delta="It is ",
+        ),
+        ev.OutputAudioTranscriptDeltaForItem(
+            response_id="resp_CQj5", delta_id="evt_0002", item_id="item_CQj6", delta="sunny and "
+        ),
+        ev.AssistantTranscriptFinal(
+            response_id="resp_CQj5", item_id="item_CQj6", text="It is sunny and 24 degrees."
+        ),
+        ev.OutputAudioChunk(
+            chunk=ev.RealtimeAudioChunk(data=pcm), response_id="resp_CQj5", item_id="item_CQj6"
+        ),
+        ev.Interrupted(response_id="resp_CQj5"),
+        ev.AssistantTranscriptTruncated(item_id="item_CQj6", audio_played_ms=1840),
+        ev.ToolCallRequested(
+            call_id="call_Pq1", tool_name="get_weather", arguments={"city": "Paris", "days": 3}
+        ),
+        ev.TurnCompleted(
+            response_id="resp_CQj5",
+            usage=ev.Usage(input_tokens=812, output_tokens=96, cache_read_tokens=640),
+        ),
+        ev.RealtimeTranscript(event=tr.ItemSkipped(item_id="fc_Pq1", previous_item_id="item_CQj6")),
+    ]
+
+
+def audio_events() -> list[ev.RealtimeSessionEvent]:
+    """One second of model audio as 20 ms chunks."""
+    rng = random.Random(1)
+    return [
+        ev.OutputAudioChunk(
+            chunk=ev.RealtimeAudioChunk(data=rng.randbytes(_AUDIO_CHUNK_BYTES)),
+            response_id="resp_CQj5",
+            item_id="item_CQj6",
+        )
+        for _ in range(50)
+    ]
+
+
+def _rate(
+    operation: Callable[[Any], object], items: Sequence[object], passes: int, repeats: int
+) -> float:
+    """Median operations per second over ``repeats`` timed runs, after a warm-up run."""
+    rates: list[float] = []
+    for run in range(repeats + 1):
+        gc_was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            start = time.perf_counter()
+            for _ in range(passes):
+                for item in items:
+                    operation(item)
+            elapsed = time.perf_counter() - start
+        finally:
+            if gc_was_enabled:
+                gc.enable()
+        if run:  # the first run warms caches and hooks up
+            rates.append(passes * len(items) / elapsed)
+    return statistics.median(rates)
+
+
+def _measure(name: str, events: list[ev.RealtimeSessionEvent], *, quick: bool) -> dict[str, object]:
+    dicts = [codec.to_dict(event) for event in events]
+    texts = [codec.to_json(event) for event in events]
+    # Measure only work that is right: every event survives the round trip.
+    assert [codec.from_json(text) for text in texts] == events
+    assert [json.loads(text) for text in texts] == dicts
+
+    passes = max(1, (150 if quick else 1000) * 13 // len(events))
+    repeats = 3 if quick else 7
+    return {
+        "name": "codec",
+        "backend": "none",
+        "set": name,
+        "events": len(events),
+        "repeats": repeats,
+        "encode_per_s": _rate(codec.to_json, events, passes, repeats),
+        "decode_per_s": _rate(codec.from_json, texts, passes, repeats),
+        "baseline_encode_per_s": _rate(json.dumps, dicts, passes, repeats),
+        "baseline_decode_per_s": _rate(json.loads, texts, passes, repeats),
+        "encode_dict_per_s": _rate(codec.to_dict, events, passes, repeats),
+        "decode_dict_per_s": _rate(codec.from_dict, dicts, passes, repeats),
+    }
+
+
+def run(quick: bool = False) -> list[dict[str, object]]:
+    """Measure both event sets; ``quick`` runs fewer, shorter passes (a few seconds)."""
+    return [
+        _measure("mixed", mixed_events(), quick=quick),
+        _measure("audio", audio_events(), quick=quick),
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--quick", action="store_true", help="fewer, shorter passes")
+    arguments = parser.parse_args()
+    for record in run(quick=arguments.quick):
+        print(json.dumps(record))
+
+
+if __name__ == "__main__":
+    main()

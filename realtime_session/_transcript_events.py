@@ -1,0 +1,133 @@
+"""The typed, identity-bearing seam the transcript reducer consumes."""
+
+from __future__ import annotations
+
+import enum
+from typing import TypeAlias, final
+
+import attrs
+
+from ._turn import StopReason, Usage
+
+
+@final
+class RealtimeTranscriptRole(enum.Enum):
+    """Who an item belongs to."""
+
+    USER = "user"
+    ASSISTANT = "assistant"
+
+
+@final
+@attrs.frozen(kw_only=True)
+class ItemObserved:
+    """Registers an item and its causal predecessor; commits nothing by itself."""
+
+    item_id: str
+    previous_item_id: str | None = None
+    role: RealtimeTranscriptRole
+    response_id: str | None = None
+
+
+@final
+@attrs.frozen(kw_only=True)
+class ItemSkipped:
+    """A contentless causal anchor (tool call, tool output, system item).
+
+    It takes part in ordering and never produces content.
+    """
+
+    item_id: str
+    previous_item_id: str | None = None
+
+
+@final
+@attrs.frozen(kw_only=True)
+class UserTranscriptFinal:
+    """A final user transcript segment."""
+
+    item_id: str
+    previous_item_id: str | None = None
+    content_index: int = 0
+    text: str
+
+
+@final
+@attrs.frozen(kw_only=True)
+class AssistantTextDelta:
+    """A piece of display text (the text output lane, committed as a ``TextBlock``)."""
+
+    response_id: str
+    delta_id: str
+    item_id: str
+    previous_item_id: str | None = None
+    content_index: int = 0
+    delta: str
+
+
+@final
+@attrs.frozen(kw_only=True)
+class AssistantTranscriptDelta:
+    """A piece of the spoken transcript (committed as a ``TranscriptBlock``)."""
+
+    response_id: str
+    delta_id: str
+    item_id: str
+    previous_item_id: str | None = None
+    content_index: int = 0
+    delta: str
+
+
+@final
+@attrs.frozen(kw_only=True)
+class AssistantTranscriptTruncated:
+    """Replaces a spoken segment with the prefix the user actually heard."""
+
+    response_id: str
+    item_id: str
+    content_index: int = 0
+    text: str
+    audio_played_ms: int | None = None
+    estimated: bool = False
+
+
+@final
+@attrs.frozen(kw_only=True)
+class AssistantTranscriptFinalText:
+    """The authoritative final spoken text of a segment; replaces its deltas."""
+
+    response_id: str
+    item_id: str
+    content_index: int = 0
+    text: str
+
+
+@final
+@attrs.frozen(kw_only=True)
+class AssistantTurnCompleted:
+    """The terminal boundary of a response."""
+
+    response_id: str
+    stop_reason: StopReason
+    usage: Usage | None
+
+
+@final
+@attrs.frozen(kw_only=True)
+class AssistantTurnInterrupted:
+    """The user barged in before the response finished materializing."""
+
+    response_id: str
+
+
+RealtimeTranscriptEvent: TypeAlias = (
+    ItemObserved
+    | ItemSkipped
+    | UserTranscriptFinal
+    | AssistantTextDelta
+    | AssistantTranscriptDelta
+    | AssistantTranscriptTruncated
+    | AssistantTranscriptFinalText
+    | AssistantTurnCompleted
+    | AssistantTurnInterrupted
+)

@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+import structlog
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--run-slow",
+        action="store_true",
+        default=False,
+        help="also run the long soak and fuzz variants marked 'slow'",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--run-slow"):
+        return
+    skip_slow = pytest.mark.skip(reason="long variant: run with --run-slow")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip_slow)
+
+
+@pytest.fixture(
+    params=[
+        pytest.param(("asyncio", {"debug": True}), id="asyncio"),
+        pytest.param(("trio", {}), id="trio"),
+    ]
+)
+def anyio_backend(request: pytest.FixtureRequest) -> tuple[str, dict[str, object]]:
+    # Pinned rather than inherited from anyio's default, which silently runs
+    # asyncio only when trio is missing.
+    backend: tuple[str, dict[str, object]] = request.param
+    return backend
+
+
+@pytest.fixture(autouse=True)
+def _structlog_configured() -> Iterator[None]:
+    # As in an application that set structlog up: the library logs through it,
+    # and structlog.testing.capture_logs() sees loggers bound before it started.
+    structlog.configure()
+    yield
+    structlog.reset_defaults()
