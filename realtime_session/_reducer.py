@@ -1,0 +1,1453 @@
+"""The transcript reducer: from identity-bearing transcript events to canonical messages.
+
+A realtime provider streams a conversation as *items* (one user utterance, one
+assistant output, a tool call...) whose content arrives in pieces, out of order,
+sometimes twice (a reconnect replays what was already sent), and sometimes only
+partly heard (the user talked over the model). :class:`TranscriptReducer` folds
+those events into the canonical conversation: a tuple of committed messages that
+is deduplicated, causally ordered and cut to what the user actually heard.
+
+How it works, in one pass:
+
+* **Items are staged, then committed.** Every item id gets a staging record:
+  role, causal predecessor (``previous_item_id``), response id, text segments by
+  ``content_index``, a lane (display text or spoken transcript, fixed by the
+  first non-blank content) and a status. An item *commits* when it is ready and
+  its predecessor has resolved; a committed item turns into a small record
+  (role, response id, where its message and block are), and its staging --
+  text pieces, seen delta ids -- is freed. Memory therefore grows with the
+  committed transcript, never with the number of deltas.
+* **Readiness.** A user item is ready at its first final transcript. An
+  assistant item is ready when its response has completed (or was interrupted,
+  for text the user did not talk over). Skipped anchors (tool calls, tool
+  outputs, system items) carry no content: they only take part in ordering.
+* **Order.** The next item to commit is always the earliest-seen item whose
+  predecessor has resolved, so a chain ``A <- B <- C`` commits in causal order
+  within one call even when it arrived as ``C, B, A``. Consecutive items of one
+  response committed by the same call form one :class:`AssistantMessage`.
+* **Idempotence.** Deltas are deduplicated per item by ``delta_id``; user finals
+  by ``(item_id, content_index)`` (the first non-blank text wins); completions,
+  interruptions and truncations by their first occurrence. Replaying events that
+  were already applied changes nothing.
+* **Barge-in.** An interrupted response is discarded: its written (display)
+  text is kept, its spoken text waits for the truncation that says what was
+  heard, and nothing that arrives later for it can bring it back.
+
+Every event is handled: one the rules refuse is inert (and logged when it
+conflicts with what the reducer already knows), never an exception, whatever
+its fields hold. Blank text never becomes a message: an item whose text is
+blank resolves like a skipped anchor. The rules are documented on the handlers
+below, in the precedence they apply in.
+
+Cost: appending a delta through :meth:`TranscriptReducer.apply_assistant_delta`
+is a dictionary lookup, a set insertion and a list append; the text is joined
+once, at commit. Commits are driven by an index of ready items (a heap by
+first-seen order and a children-by-predecessor map), so no call scans every
+item, except :meth:`~TranscriptReducer.release_orphans` and
+:meth:`~TranscriptReducer.flush`, which are rare by design.
+"""
+
+from __future__ import annotations
+
+import heapq
+from typing import TYPE_CHECKING, Any, Final, Literal, TypeAlias, final
+
+import attrs
+
+from ._log import library_logger
+from ._messages import (
+    AssistantMessage,
+    Block,
+    Committed,
+    Message,
+    Revised,
+    TextBlock,
+    TranscriptBlock,
+    TranscriptChange,
+    UserMessage,
+)
+from ._transcript_events import (
+    AssistantTextDelta,
+    AssistantTranscriptDelta,
+    AssistantTranscriptFinalText,
+    AssistantTranscriptTruncated,
+    AssistantTurnCompleted,
+    AssistantTurnInterrupted,
+    ItemObserved,
+    ItemSkipped,
+    RealtimeTranscriptEvent,
+    RealtimeTranscriptRole,
+    UserTranscriptFinal,
+)
+from ._turn import StopReason, Usage
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+
+    from structlog.typing import FilteringBoundLogger
+
+UnheardPolicy: TypeAlias = Literal["drop", "keep"]
+"""What happens to spoken text of an interrupted response whose truncation never came.
+
+``"drop"`` (the default) leaves it out of the transcript: the user may not have
+heard any of it. ``"keep"`` commits everything the model generated.
+"""
+
+_Changes: TypeAlias = tuple[TranscriptChange, ...]
+_NO_CHANGES: Final[_Changes] = ()
+
+_USER: Final = RealtimeTranscriptRole.USER
+_ASSISTANT: Final = RealtimeTranscriptRole.ASSISTANT
+
+# Item statuses, ordered so that ``status <= _READY`` means "still takes deltas".
+_STAGED: Final = 0
+_READY: Final = 1
+_AWAITING: Final = 2
+_SKIPPED: Final = 3
+
+# Lanes are booleans so the hot path can compare a lane with its ``spoken`` flag
+# by identity; ``None`` means no lane yet.
+_SPOKEN: Final = True
+_DISPLAY: Final = False
+
+
+def _blank(text: str) -> bool:
+    return not text or text.isspace()
+
+
+def _normalize_optional(value: str | None) -> str | None:
+    if value is None:
+        return None
+    value = value.strip()
+    return value or None
+
+
+def _optional_str(value: object) -> bool:
+    return value is None or isinstance(value, str)
+
+
+def _index(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _all_str(*values: object) -> bool:
+    return all(isinstance(value, str) for value in values)
+
+
+def _of_type(value: object, *types: type) -> bool:
+    return isinstance(value, types)
+
+
+class _Response:
+    """What the reducer knows about one response id; kept for the whole session.
+
+    ``live`` holds the response's uncommitted assistant items (it empties as they
+    commit), so completion and interruption touch only their own items.
+    """
+
+    __slots__ = (
+        "completed",
+        "discarded",
+        "live",
+        "response_id",
+        "stop_reason",
+        "usage",
+        "usage_consumed",
+    )
+
+    def __init__(self, response_id: str) -> None:
+        self.response_id = response_id
+        self.completed = False
+        # Meaningful once ``completed`` is set; the first completion wins.
+        self.stop_reason = StopReason.END_TURN
+        self.usage: Usage | None = None
+        self.usage_consumed = False
+        self.discarded = False
+        self.live: dict[str, _Item] = {}
+
+
+class _Item:
+    """Staging record of an uncommitted item (see the module docstring)."""
+
+    __slots__ = (
+        "audio_played_ms",
+        "cur",
+        "estimated",
+        "fast_index",
+        "fast_lane",
+        "final",
+        "has_text",
+        "item_id",
+        "kept",
+        "lane",
+        "lane_fixed",
+        "prev",
+        "resp",
+        "rid",
+        "role",
+        "root",
+        "seen",
+        "segs",
+        "seq",
+        "status",
+        "truncated",
+        "wanted",
+    )
+
+    def __init__(
+        self,
+        item_id: str,
+        seq: int,
+        role: RealtimeTranscriptRole | None,
+        prev: str | None,
+    ) -> None:
+        self.item_id = item_id
+        self.seq = seq
+        self.role = role
+        self.prev = prev
+        self.rid: str | None = None
+        self.resp: _Response | None = None
+        self.status = _STAGED
+        # Released by release_orphans(): the predecessor is ignored from then on.
+        self.root = False
+        # A skipped anchor that a ready item is waiting on (directly or through
+        # other anchors); walks that propagate that demand stop at it.
+        self.wanted = False
+        # An awaiting-truncation item committed anyway by the "keep" policy.
+        self.kept = False
+        self.segs: dict[int, list[str]] | None = None
+        # The segment the last delta went to, with its index: the fast path
+        # appends to it without a dictionary lookup.
+        self.cur: list[str] | None = None
+        self.fast_index = 0
+        # The lane a delta must be on to take the fast path; None while any rule
+        # other than "append" could apply to the next delta.
+        self.fast_lane: bool | None = None
+        self.seen: set[str] | None = None
+        self.lane: bool | None = None
+        self.lane_fixed = False
+        # "Has content": some non-blank text was accepted. It never reverts (a
+        # blank final text does not make an item contentless again), so every
+        # rule that asks "does the item have content?" answers the same way
+        # when an event is replayed.
+        self.has_text = False
+        self.final: set[int] | None = None
+        self.truncated = False
+        self.estimated = False
+        self.audio_played_ms: int | None = None
+
+    def text(self) -> str:
+        segs = self.segs
+        if not segs:
+            return ""
+        parts = []
+        for index in sorted(segs):
+            pieces = segs[index]
+            if len(pieces) > 1:
+                # Later calls (item_spoken_text, commit) reuse the joined piece;
+                # the list object stays the same, so the fast path's reference holds.
+                pieces[:] = ["".join(pieces)]
+            if pieces:
+                parts.append(pieces[0])
+        return "".join(parts)
+
+
+class _Done:
+    """What is kept of a resolved item: enough to recognise later events for it.
+
+    ``message_index`` is -1 for an item that resolved without content (a skipped
+    anchor, or an item whose text was blank).
+    """
+
+    __slots__ = ("block_index", "message_index", "response_id", "role")
+
+    def __init__(
+        self,
+        role: RealtimeTranscriptRole | None,
+        response_id: str | None,
+        message_index: int,
+        block_index: int,
+    ) -> None:
+        self.role = role
+        self.response_id = response_id
+        self.message_index = message_index
+        self.block_index = block_index
+
+
+@final
+class TranscriptReducer:
+    """Builds the canonical transcript from :data:`RealtimeTranscriptEvent` values.
+
+    Pure, synchronous and deterministic: no I/O, no clock, no task. Feeding the
+    same events to a new reducer (:meth:`from_events`) rebuilds the same
+    transcript, unless :meth:`release_orphans` was called on a timer in between
+    (the one decision that depends on time, and it belongs to the caller).
+
+    Each :meth:`apply` returns the changes it made, in order: :class:`Committed`
+    for a new message, :class:`Revised` when a late truncation replaced a
+    committed message. :attr:`messages` is the history so far.
+
+    ``unheard_policy`` decides what becomes of spoken text of an interrupted
+    response when no truncation says what was heard (see :meth:`apply`, R7):
+    ``"drop"`` leaves it out, ``"keep"`` commits it whole. Any other value raises
+    :exc:`ValueError`. ``logger`` receives warnings about refused events (blank
+    ids, conflicting replays, writes to the wrong lane); it defaults to
+    the library's logger (structlog if the application configured it, else the
+    stdlib logger ``"realtime_session"``). Nothing is logged for accepted
+    or merely repeated events.
+    """
+
+    __slots__ = (
+        "_children",
+        "_done",
+        "_heap",
+        "_keep_unheard",
+        "_live",
+        "_log",
+        "_messages",
+        "_rejected",
+        "_responses",
+        "_seq",
+        "_view",
+    )
+
+    def __init__(
+        self,
+        *,
+        unheard_policy: UnheardPolicy = "drop",
+        logger: FilteringBoundLogger | None = None,
+    ) -> None:
+        if unheard_policy not in ("drop", "keep"):
+            raise ValueError(f"unheard_policy must be 'drop' or 'keep', not {unheard_policy!r}")
+        self._keep_unheard = unheard_policy == "keep"
+        self._log: FilteringBoundLogger = logger if logger is not None else library_logger()
+        # Uncommitted items, in first-seen order (insertion order of the dict).
+        self._live: dict[str, _Item] = {}
+        # Resolved items, in resolution order.
+        self._done: dict[str, _Done] = {}
+        self._responses: dict[str, _Response] = {}
+        # Predecessor id -> ids of unresolved items naming it, so a resolution
+        # finds what it unblocks without a scan.
+        self._children: dict[str, list[str]] = {}
+        # Committable items as (first-seen sequence, item id). Empty between calls.
+        self._heap: list[tuple[int, str]] = []
+        self._messages: list[Message] = []
+        self._view: tuple[Message, ...] | None = ()
+        self._seq = 0
+        self._rejected = 0
+
+    @classmethod
+    def from_events(
+        cls,
+        events: Iterable[RealtimeTranscriptEvent],
+        *,
+        unheard_policy: UnheardPolicy = "drop",
+        logger: FilteringBoundLogger | None = None,
+    ) -> TranscriptReducer:
+        """Build a reducer by applying ``events`` in order to a new one.
+
+        Takes the constructor's options. For the input log of any run, the
+        result's :attr:`messages` equal the live reducer's, unless the live one
+        released orphans on a timer.
+        """
+        reducer = cls(unheard_policy=unheard_policy, logger=logger)
+        apply = reducer.apply
+        for event in events:
+            apply(event)
+        return reducer
+
+    def __repr__(self) -> str:
+        return (
+            f"TranscriptReducer(messages={len(self._messages)}, "
+            f"pending={len(self.pending_item_ids())}, rejected={self._rejected})"
+        )
+
+    # -- queries ---------------------------------------------------------------
+
+    @property
+    def messages(self) -> tuple[Message, ...]:
+        """The canonical history so far, in commit order."""
+        view = self._view
+        if view is None:
+            view = self._view = tuple(self._messages)
+        return view
+
+    @property
+    def rejected(self) -> int:
+        """How many events were refused as malformed (R0).
+
+        An event is malformed when an id it needs is blank, or a field holds a
+        value of the wrong type. Malformed events change nothing else.
+        """
+        return self._rejected
+
+    @property
+    def unheard_policy(self) -> UnheardPolicy:
+        """The constructor's ``unheard_policy``."""
+        return "keep" if self._keep_unheard else "drop"
+
+    def pending_item_ids(self) -> tuple[str, ...]:
+        """Items seen but not committed, in first-seen order.
+
+        Skipped anchors are not listed: they never commit content. An item is
+        pending while it waits for content, for its response to complete, for a
+        truncation, or for its predecessor.
+        """
+        return tuple(iid for iid, item in self._live.items() if item.status != _SKIPPED)
+
+    def item_response_id(self, item_id: str) -> str | None:
+        """The response an item belongs to, staged or committed; ``None`` if unknown."""
+        if not _all_str(item_id):
+            return None
+        iid = item_id.strip()
+        item = self._live.get(iid)
+        if item is not None:
+            return item.rid
+        done = self._done.get(iid)
+        return done.response_id if done is not None else None
+
+    def item_spoken_text(self, item_id: str) -> str | None:
+        """The item's current spoken text, or ``None`` if unknown or not spoken.
+
+        For a staged item this is its spoken segments joined (what the model has
+        said so far); for a committed one, its :class:`TranscriptBlock` text.
+        The session uses it to estimate a heard prefix when a truncation comes
+        without text.
+        """
+        if not _all_str(item_id):
+            return None
+        iid = item_id.strip()
+        item = self._live.get(iid)
+        if item is not None:
+            if item.status == _SKIPPED or item.lane is not _SPOKEN or not item.segs:
+                return None
+            return item.text()
+        done = self._done.get(iid)
+        if done is None or done.message_index < 0:
+            return None
+        message = self._messages[done.message_index]
+        if not isinstance(message, AssistantMessage):
+            return None
+        block = message.blocks[done.block_index]
+        return block.text if isinstance(block, TranscriptBlock) else None
+
+    # -- events ----------------------------------------------------------------
+
+    def apply(self, event: RealtimeTranscriptEvent) -> tuple[TranscriptChange, ...]:
+        """Apply one transcript event; return the commits and revisions it caused.
+
+        The rules, in the order they take precedence (each is documented in
+        full on its handler):
+
+        * R0 -- ids are stripped; a blank item id, or a blank response id on a
+          response-scoped event, makes the event inert and counts it in
+          :attr:`rejected`. A field of the wrong type does the same.
+        * R1 ``ItemObserved`` registers an item; R1b content events register
+          items implicitly. R2 ``ItemSkipped`` makes a contentless anchor.
+        * R3 user finals, R4 assistant deltas, R5 truncations, R6 final texts.
+        * R7 interruption, R8 completion, R9 late truncation of a committed item.
+        * R10 after every event, ready items whose predecessor has resolved
+          commit, earliest-seen first.
+
+        Raises :exc:`TypeError` if ``event`` is not a transcript event; nothing
+        else escapes, whatever the event's fields hold.
+        """
+        handler = _HANDLERS.get(type(event))
+        if handler is None:
+            raise TypeError(
+                "TranscriptReducer.apply() takes a realtime_session.transcript event, "
+                f"not {type(event).__qualname__}"
+            )
+        return handler(self, event)
+
+    def apply_assistant_delta(
+        self,
+        *,
+        spoken: bool,
+        response_id: str,
+        delta_id: str,
+        item_id: str,
+        previous_item_id: str | None,
+        content_index: int,
+        delta: str,
+    ) -> tuple[TranscriptChange, ...]:
+        """Apply ``ItemObserved`` and an assistant delta, without building either.
+
+        Exactly equivalent to applying ``ItemObserved(item_id=item_id,
+        previous_item_id=previous_item_id, role=ASSISTANT,
+        response_id=response_id)`` and then ``AssistantTranscriptDelta(...)``
+        (``spoken=True``) or ``AssistantTextDelta(...)`` (``spoken=False``) with
+        the same fields, and returns their changes concatenated. This is how the
+        session feeds provider deltas (one call per delta), so the common case --
+        another piece of an item that already has text on this lane -- costs a
+        lookup, a set insertion and a list append, and allocates nothing beyond
+        the delta itself. Every other case goes through the full rules.
+        """
+        try:
+            item = self._live.get(item_id)
+        except TypeError:  # an unhashable id: the full rules reject it
+            item = None
+        if (
+            item is not None
+            and item.fast_lane is spoken
+            and item.rid == response_id
+            # Identity, not equality: 0.0 or True must take the full rules,
+            # which refuse them; small ints are shared objects in CPython.
+            and item.fast_index is content_index
+            and (previous_item_id is None or previous_item_id == item.prev)
+            and (seen := item.seen) is not None
+            and (cur := item.cur) is not None
+            and delta.__class__ is str
+            and delta_id.__class__ is str
+        ):
+            did = delta_id.strip()
+            if did:
+                if did in seen:
+                    return _NO_CHANGES
+                seen.add(did)
+            cur.append(delta)
+            return _NO_CHANGES
+        observed = self._observe(item_id, previous_item_id, _ASSISTANT, response_id)
+        appended = self._delta(
+            bool(spoken), response_id, delta_id, item_id, previous_item_id, content_index, delta
+        )
+        return observed + appended if observed else appended
+
+    def release_orphans(self) -> tuple[TranscriptChange, ...]:
+        """R11: stop waiting for predecessors that will not come, and commit.
+
+        An item whose predecessor was never observed waits, so that a reply
+        never commits ahead of the user turn it answers. When the wait is over
+        (the session calls this after ``orphan_timeout_s``), every staged item or
+        anchor whose predecessor was never observed, or that lies on a
+        predecessor cycle (an item naming itself included), becomes a root: its
+        predecessor is ignored from then on, even if it shows up later. Ready
+        roots then commit, with everything chained after them. Nothing is
+        dropped for a missing anchor.
+        """
+        self._release_orphans()
+        return self._materialize()
+
+    def flush(self) -> tuple[TranscriptChange, ...]:
+        """R12: resolve everything that can be resolved at the end of a session.
+
+        Spoken items still awaiting a truncation are settled by the
+        ``unheard_policy`` ("drop": skipped; "keep": committed whole), then
+        orphans are released (:meth:`release_orphans`). Items of responses that
+        never completed stay pending: no text is invented for them. The reducer
+        stays usable afterwards.
+        """
+        for item in [i for i in self._live.values() if i.status == _AWAITING]:
+            if item.status != _AWAITING:  # settled by the walk of an earlier one
+                continue
+            self._resolve_unheard(item)
+            if item.status == _SKIPPED:
+                item.wanted = self._has_demanding_child(item)
+                if not item.wanted:
+                    continue
+            self._demand_from(item)
+        self._release_orphans()
+        return self._materialize()
+
+    # -- R1, R1b, R2: items ------------------------------------------------------
+
+    def _on_item_observed(self, event: ItemObserved) -> _Changes:
+        return self._observe(event.item_id, event.previous_item_id, event.role, event.response_id)
+
+    def _observe(
+        self,
+        item_id: str,
+        previous_item_id: str | None,
+        role: RealtimeTranscriptRole,
+        response_id: str | None,
+    ) -> _Changes:
+        """R1: register an item and its causal predecessor.
+
+        The first observation creates the item. A repeat only fills in what is
+        still missing (a predecessor, a response id): a provider that learns an
+        item's predecessor late can say so, but nothing already known is ever
+        rewritten, so a stale or conflicting replay cannot reorder the
+        transcript. Conflicting values are logged and ignored.
+
+        An observation commits nothing by itself, with one exception: if it
+        names a response that was interrupted, an assistant item without
+        content becomes a skipped anchor (R7), which may unblock what is chained
+        after it. ``response_id`` is optional here; a blank one means none.
+        """
+        if not (
+            isinstance(item_id, str)
+            and _optional_str(previous_item_id)
+            and isinstance(role, RealtimeTranscriptRole)
+            and _optional_str(response_id)
+        ):
+            return self._reject("item_observed", "a field has the wrong type")
+        iid = item_id.strip()
+        if not iid:
+            return self._reject("item_observed", "blank item_id")
+        pid = _normalize_optional(previous_item_id)
+        rid = _normalize_optional(response_id)
+        item = self._live.get(iid)
+        if item is None:
+            done = self._done.get(iid)
+            if done is not None:
+                if (done.role is not None and done.role is not role) or (
+                    rid is not None and done.response_id is not None and done.response_id != rid
+                ):
+                    self._conflict("item_observed", iid, "role or response_id")
+                return _NO_CHANGES
+            item = self._create(iid, pid, role, rid)
+        else:
+            conflicts = []
+            if item.role is None:
+                item.role = role
+            elif item.role is not role:
+                conflicts.append("role")
+            if pid is not None:
+                if item.prev is None and not item.root:
+                    self._set_prev(item, pid)
+                elif item.prev != pid:
+                    conflicts.append("previous_item_id")
+            if rid is not None:
+                if item.rid is None:
+                    self._attach(item, rid)
+                elif item.rid != rid:
+                    conflicts.append("response_id")
+            if conflicts:
+                self._conflict("item_observed", iid, ", ".join(conflicts))
+        resp = item.resp
+        if (
+            rid is not None
+            and resp is not None
+            and resp.discarded
+            and item.rid == rid
+            and item.role is _ASSISTANT
+            and item.status != _SKIPPED
+            and not item.has_text
+        ):
+            self._became_skipped(item)
+            return self._materialize()
+        return _NO_CHANGES
+
+    def _content_item(
+        self,
+        iid: str,
+        pid: str | None,
+        role: RealtimeTranscriptRole,
+        rid: str | None,
+        kind: str,
+    ) -> _Item | _Done | None:
+        """R1b: find or create the item a content event writes to.
+
+        A content event for an unknown item creates it, with the role its kind
+        implies and the event's predecessor and response id: providers do not
+        always announce an item before its first delta. For a known item it
+        fills in missing values, like R1. It returns None -- the event is inert
+        -- for a skipped anchor (anchors never take content) and for an item
+        whose role or response id conflicts with the event's (logged): text
+        never moves from one response, or one speaker, to another. A resolved
+        item is returned as its :class:`_Done` record; the caller decides what
+        a late event means for it.
+        """
+        item = self._live.get(iid)
+        if item is not None:
+            if item.status == _SKIPPED:
+                return None
+            if item.role is not role or (
+                rid is not None and item.rid is not None and item.rid != rid
+            ):
+                self._conflict(kind, iid, "role or response_id")
+                return None
+            if pid is not None:
+                if item.prev is None and not item.root:
+                    self._set_prev(item, pid)
+                elif item.prev != pid:
+                    self._conflict(kind, iid, "previous_item_id")
+            if rid is not None and item.rid is None:
+                self._attach(item, rid)
+            return item
+        done = self._done.get(iid)
+        if done is not None:
+            if done.message_index < 0:
+                return None
+            if done.role is not role or (
+                rid is not None and done.response_id is not None and done.response_id != rid
+            ):
+                self._conflict(kind, iid, "role or response_id")
+                return None
+            return done
+        return self._create(iid, pid, role, rid)
+
+    def _on_item_skipped(self, event: ItemSkipped) -> _Changes:
+        """R2: a contentless causal anchor (tool call, tool output, system item).
+
+        Such items matter only for order: a reply chained after a tool call must
+        wait for it, and must not wait forever for content that will never come.
+        An unknown item becomes an anchor; so does a known uncommitted item that
+        has no content yet (its predecessor is filled in if missing). An item
+        that already has content keeps it: the skip is ignored and logged. An
+        anchor resolves as soon as its own predecessor has resolved, and ignores
+        every later content event.
+        """
+        if not (isinstance(event.item_id, str) and _optional_str(event.previous_item_id)):
+            return self._reject("item_skipped", "a field has the wrong type")
+        iid = event.item_id.strip()
+        if not iid:
+            return self._reject("item_skipped", "blank item_id")
+        pid = _normalize_optional(event.previous_item_id)
+        item = self._live.get(iid)
+        if item is None:
+            done = self._done.get(iid)
+            if done is not None:
+                if done.message_index >= 0:
+                    self._ignored("item_skipped", iid, "the item already committed content")
+                return _NO_CHANGES
+            item = self._create(iid, pid, None, None)
+        else:
+            if item.has_text:
+                self._ignored("item_skipped", iid, "the item already has content")
+                return _NO_CHANGES
+            if pid is not None:
+                if item.prev is None and not item.root:
+                    self._set_prev(item, pid)
+                elif item.prev != pid:
+                    self._conflict("item_skipped", iid, "previous_item_id")
+            if item.status == _SKIPPED:
+                return _NO_CHANGES
+        self._became_skipped(item)
+        return self._materialize()
+
+    # -- R3: user finals ---------------------------------------------------------
+
+    def _on_user_final(self, event: UserTranscriptFinal) -> _Changes:
+        """R3: a final user transcript segment.
+
+        Per ``(item_id, content_index)`` the first non-blank text wins: a replay
+        of the same text is inert, and a different text (a provider that
+        re-transcribed) is ignored and logged, so a committed utterance never
+        changes under the reader. Blank text stores nothing.
+
+        Any final, blank or not, makes the item ready. A user item whose whole
+        text is blank commits as a contentless anchor: it produces no message,
+        but it resolves, so an empty ASR result (noise, a cough) never blocks
+        the reply chained after it. Once resolved, later finals for the item are
+        inert.
+        """
+        if not (
+            _all_str(event.item_id, event.text)
+            and _optional_str(event.previous_item_id)
+            and _index(event.content_index)
+        ):
+            return self._reject("user_transcript_final", "a field has the wrong type")
+        iid = event.item_id.strip()
+        if not iid:
+            return self._reject("user_transcript_final", "blank item_id")
+        pid = _normalize_optional(event.previous_item_id)
+        target = self._content_item(iid, pid, _USER, None, "user_transcript_final")
+        if not isinstance(target, _Item):
+            return _NO_CHANGES
+        item = target
+        text = event.text
+        if not _blank(text):
+            segs = item.segs
+            if segs is None:
+                segs = item.segs = {}
+            existing = segs.get(event.content_index)
+            if existing is None:
+                segs[event.content_index] = [text]
+                item.has_text = True
+            elif existing[0] != text:
+                self._conflict("user_transcript_final", iid, "text")
+        if item.status == _STAGED:
+            self._became_ready(item)
+            return self._materialize()
+        return _NO_CHANGES
+
+    # -- R4: assistant deltas ------------------------------------------------------
+
+    def _on_text_delta(self, event: AssistantTextDelta) -> _Changes:
+        return self._delta(
+            False,
+            event.response_id,
+            event.delta_id,
+            event.item_id,
+            event.previous_item_id,
+            event.content_index,
+            event.delta,
+        )
+
+    def _on_transcript_delta(self, event: AssistantTranscriptDelta) -> _Changes:
+        return self._delta(
+            True,
+            event.response_id,
+            event.delta_id,
+            event.item_id,
+            event.previous_item_id,
+            event.content_index,
+            event.delta,
+        )
+
+    def _delta(
+        self,
+        spoken: bool,
+        response_id: str,
+        delta_id: str,
+        item_id: str,
+        previous_item_id: str | None,
+        content_index: int,
+        delta: str,
+    ) -> _Changes:
+        """R4: a piece of assistant text, display (``TextBlock``) or spoken (``TranscriptBlock``).
+
+        In this precedence:
+
+        (a) the response was interrupted: an item without content becomes a
+            skipped anchor (so it cannot block what follows), otherwise the
+            delta is inert -- an interrupted response is never resurrected;
+        (b) the item already committed: inert (a late or replayed delta);
+        (c) the ``delta_id`` was already seen for this item: inert (replay
+            after a reconnect); a blank ``delta_id`` disables this check;
+        (d) the item was truncated, or this segment has its final text (R6):
+            inert, the authoritative text is already there;
+        (e) the item has text on the other lane: inert and logged -- the first
+            non-blank content fixes whether an item was written or spoken;
+        (f) otherwise the delta is appended to its segment. If the response has
+            already completed, the item is ready (a delta that arrives after
+            its completion still lands).
+
+        A refused delta does not record its ``delta_id``, so the same delta can
+        land once the reason it was refused is gone.
+        """
+        kind = "assistant_transcript_delta" if spoken else "assistant_text_delta"
+        if not (
+            _all_str(response_id, delta_id, item_id, delta)
+            and _optional_str(previous_item_id)
+            and _index(content_index)
+        ):
+            return self._reject(kind, "a field has the wrong type")
+        iid = item_id.strip()
+        if not iid:
+            return self._reject(kind, "blank item_id")
+        rid = response_id.strip()
+        if not rid:
+            return self._reject(kind, "blank response_id")
+        pid = _normalize_optional(previous_item_id)
+        target = self._content_item(iid, pid, _ASSISTANT, rid, kind)
+        if not isinstance(target, _Item):
+            return _NO_CHANGES  # R4(b), or refused by R1b
+        item = target
+        resp = item.resp
+        if resp is None:
+            return _NO_CHANGES
+        if resp.discarded:  # R4(a)
+            if not item.has_text:
+                self._became_skipped(item)
+                return self._materialize()
+            return _NO_CHANGES
+        did = delta_id.strip()
+        seen = item.seen
+        if did and seen is not None and did in seen:  # R4(c)
+            return _NO_CHANGES
+        final = item.final
+        if item.truncated or (final is not None and content_index in final):  # R4(d)
+            return _NO_CHANGES
+        if item.lane_fixed and item.lane is not spoken:  # R4(e)
+            self._ignored(kind, iid, "the item has text on the other lane")
+            return _NO_CHANGES
+        # R4(f)
+        segs = item.segs
+        if segs is None:
+            segs = item.segs = {}
+        pieces = segs.get(content_index)
+        if pieces is None:
+            pieces = segs[content_index] = []
+        pieces.append(delta)
+        if seen is None:
+            seen = item.seen = set()
+        if did:
+            seen.add(did)
+        item.lane = spoken
+        if not item.has_text and not _blank(delta):
+            item.has_text = True
+            item.lane_fixed = True
+        item.cur = pieces
+        item.fast_index = content_index
+        if item.has_text and not item.kept and final is None and item.status <= _READY:
+            item.fast_lane = spoken
+        if item.status == _STAGED and resp.completed:
+            self._became_ready(item)
+            return self._materialize()
+        return _NO_CHANGES
+
+    # -- R5, R9: truncation ----------------------------------------------------------
+
+    def _on_truncated(self, event: AssistantTranscriptTruncated) -> _Changes:
+        """R5: the user heard only a prefix of a spoken segment.
+
+        In this precedence:
+
+        (a) the item already committed: a late truncation, see R9 below;
+        (b) the item was already truncated: inert -- an item is cut at most once;
+        (c) the response was interrupted and the item is not awaiting its
+            truncation: an item without content becomes a skipped anchor,
+            otherwise inert;
+        (d) the item has display text: inert and logged (written text is not
+            cut by talking over it);
+        (e) otherwise the segment is replaced by ``text``, the item becomes
+            spoken and truncated (keeping ``audio_played_ms`` and ``estimated``)
+            and takes no more deltas. An item awaiting its truncation, or of a
+            response that already completed, is ready. A blank heard prefix
+            (the user heard nothing) makes the item a skipped anchor.
+
+        An item that the ``"keep"`` policy settled but that has not committed
+        yet counts as awaiting in (c): the truncation still cuts it, as R9 would
+        once it had committed.
+
+        R9, late truncation: when the model finished generating before the
+        client finished playing, the item has already committed with its full
+        text. Its block is then replaced by a truncated :class:`TranscriptBlock`
+        holding the heard prefix (possibly empty: the message keeps its place,
+        with an empty block), the message is replaced in :attr:`messages` and a
+        :class:`Revised` change is returned. This happens at most once per item
+        (a block cut before or after commit is not cut again), and never to
+        display text. It mirrors the provider, which deletes the unheard part of
+        its own server-side transcript.
+        """
+        kind = "assistant_transcript_truncated"
+        if not (
+            _all_str(event.response_id, event.item_id, event.text)
+            and _index(event.content_index)
+            and (event.audio_played_ms is None or _index(event.audio_played_ms))
+            and isinstance(event.estimated, bool)
+        ):
+            return self._reject(kind, "a field has the wrong type")
+        iid = event.item_id.strip()
+        if not iid:
+            return self._reject(kind, "blank item_id")
+        rid = event.response_id.strip()
+        if not rid:
+            return self._reject(kind, "blank response_id")
+        target = self._content_item(iid, None, _ASSISTANT, rid, kind)
+        if target is None:
+            return _NO_CHANGES
+        if isinstance(target, _Done):  # R5(a)
+            return self._revise(target, iid, event)
+        item = target
+        resp = item.resp
+        if resp is None or item.truncated:  # R5(b)
+            return _NO_CHANGES
+        if resp.discarded and item.status != _AWAITING and not item.kept:  # R5(c)
+            if not item.has_text:
+                self._became_skipped(item)
+                return self._materialize()
+            return _NO_CHANGES
+        if item.lane_fixed and item.lane is _DISPLAY:  # R5(d)
+            self._ignored(kind, iid, "display text is not truncated")
+            return _NO_CHANGES
+        # R5(e)
+        segs = item.segs
+        if segs is None:
+            segs = item.segs = {}
+        segs[event.content_index] = [event.text]
+        item.lane = _SPOKEN
+        item.lane_fixed = True
+        item.truncated = True
+        item.audio_played_ms = event.audio_played_ms
+        item.estimated = event.estimated
+        item.fast_lane = None
+        item.seen = None
+        if _blank(event.text):
+            self._became_skipped(item)
+            return self._materialize()
+        item.has_text = True
+        if item.status == _AWAITING or (item.status == _STAGED and resp.completed):
+            self._became_ready(item)
+            return self._materialize()
+        return _NO_CHANGES
+
+    def _revise(self, done: _Done, iid: str, event: AssistantTranscriptTruncated) -> _Changes:
+        message = self._messages[done.message_index]
+        if not isinstance(message, AssistantMessage):
+            return _NO_CHANGES
+        block = message.blocks[done.block_index]
+        if isinstance(block, TextBlock):
+            self._ignored("assistant_transcript_truncated", iid, "display text is never revised")
+            return _NO_CHANGES
+        if block.truncated:
+            return _NO_CHANGES
+        blocks = list(message.blocks)
+        blocks[done.block_index] = TranscriptBlock(
+            item_id=block.item_id,
+            text=event.text,
+            truncated=True,
+            estimated=event.estimated,
+            audio_played_ms=event.audio_played_ms,
+        )
+        revised = attrs.evolve(message, blocks=tuple(blocks))
+        self._messages[done.message_index] = revised
+        self._view = None
+        return (Revised(item_id=iid, message=revised),)
+
+    # -- R6: final text --------------------------------------------------------------
+
+    def _on_final_text(self, event: AssistantTranscriptFinalText) -> _Changes:
+        """R6: the authoritative full spoken text of a segment.
+
+        It repairs lost deltas and serves providers that send only finals. If
+        the response was interrupted it acts like a delta would (R4a). It is
+        inert for a committed item (history is append-only), a truncated item
+        or a segment that already has its final text -- the first final wins,
+        and a final never restores words the user did not hear -- and for an
+        item with display text (logged). Otherwise it replaces the segment, the
+        item becomes spoken and the segment takes no more deltas. An unknown
+        item is created (assistant, no predecessor). If the response has already
+        completed, the item is ready.
+        """
+        kind = "assistant_transcript_final_text"
+        if not (
+            _all_str(event.response_id, event.item_id, event.text) and _index(event.content_index)
+        ):
+            return self._reject(kind, "a field has the wrong type")
+        iid = event.item_id.strip()
+        if not iid:
+            return self._reject(kind, "blank item_id")
+        rid = event.response_id.strip()
+        if not rid:
+            return self._reject(kind, "blank response_id")
+        target = self._content_item(iid, None, _ASSISTANT, rid, kind)
+        if not isinstance(target, _Item):
+            return _NO_CHANGES
+        item = target
+        resp = item.resp
+        if resp is None:
+            return _NO_CHANGES
+        if resp.discarded:
+            if not item.has_text:
+                self._became_skipped(item)
+                return self._materialize()
+            return _NO_CHANGES
+        final = item.final
+        if item.truncated or (final is not None and event.content_index in final):
+            return _NO_CHANGES
+        if item.lane_fixed and item.lane is _DISPLAY:
+            self._ignored(kind, iid, "the item has display text")
+            return _NO_CHANGES
+        segs = item.segs
+        if segs is None:
+            segs = item.segs = {}
+        segs[event.content_index] = [event.text]
+        if final is None:
+            final = item.final = set()
+        final.add(event.content_index)
+        item.lane = _SPOKEN
+        item.lane_fixed = True
+        item.fast_lane = None
+        if not _blank(event.text):
+            item.has_text = True
+        if item.status == _STAGED and resp.completed:
+            self._became_ready(item)
+            return self._materialize()
+        return _NO_CHANGES
+
+    # -- R7, R8: end of a response -------------------------------------------------
+
+    def _on_interrupted(self, event: AssistantTurnInterrupted) -> _Changes:
+        """R7: the user barged in on a response.
+
+        Inert if the response was already interrupted. Otherwise the response is
+        discarded, and each of its uncommitted items is settled by what the
+        user could have noticed:
+
+        * display text is kept and ready -- the user did not talk over written
+          text;
+        * a spoken item that was already truncated is ready with its heard
+          prefix;
+        * a spoken item with text awaits its truncation, which commits the
+          heard prefix as a ``TranscriptBlock(truncated=True)``. If a ready item
+          is waiting on it (directly or through skipped anchors) before the
+          truncation comes, or at :meth:`flush`, the ``unheard_policy`` decides:
+          ``"drop"`` makes it a skipped anchor, ``"keep"`` commits its full
+          staged text -- so a missing truncation never blocks the conversation;
+        * an item without content becomes a skipped anchor.
+
+        If the response had no completion, a ``cancelled`` one without usage is
+        recorded, so the first-completion-wins rule makes any later completion
+        inert. From now on, any event naming the response turns an item without
+        content into a skipped anchor, and adds no text.
+        """
+        if not _all_str(event.response_id):
+            return self._reject("assistant_turn_interrupted", "a field has the wrong type")
+        rid = event.response_id.strip()
+        if not rid:
+            return self._reject("assistant_turn_interrupted", "blank response_id")
+        resp = self._response(rid)
+        if resp.discarded:
+            return _NO_CHANGES
+        self._discard(resp, None)
+        return self._materialize()
+
+    def _on_completed(self, event: AssistantTurnCompleted) -> _Changes:
+        """R8: the terminal boundary of a response.
+
+        The first completion of a response wins; later ones are inert, so a
+        duplicate cannot change the stop reason or count usage twice. A
+        ``cancelled`` completion of a response that was not interrupted is an
+        interruption (R7), with the event's usage recorded. Any other stop
+        reason -- ``tool_use`` included -- records the completion and makes the
+        response's items that have content ready: text spoken before a tool call
+        commits with ``stop_reason=tool_use``, and the continuation after the
+        tool result is a new response. Completion is response-scoped: it never
+        readies another response's items.
+        """
+        if not (
+            _all_str(event.response_id)
+            and _of_type(event.stop_reason, StopReason)
+            and _of_type(event.usage, Usage, type(None))
+        ):
+            return self._reject("assistant_turn_completed", "a field has the wrong type")
+        rid = event.response_id.strip()
+        if not rid:
+            return self._reject("assistant_turn_completed", "blank response_id")
+        resp = self._response(rid)
+        if resp.completed:
+            return _NO_CHANGES
+        if event.stop_reason is StopReason.CANCELLED:
+            self._discard(resp, event.usage)
+            return self._materialize()
+        resp.completed = True
+        resp.stop_reason = event.stop_reason
+        resp.usage = event.usage
+        for item in list(resp.live.values()):
+            if item.status == _STAGED and item.segs:
+                self._became_ready(item)
+        return self._materialize()
+
+    def _discard(self, resp: _Response, usage: Usage | None) -> None:
+        resp.discarded = True
+        if not resp.completed:
+            resp.completed = True
+            resp.stop_reason = StopReason.CANCELLED
+            resp.usage = usage
+        for item in list(resp.live.values()):
+            item.fast_lane = None
+            item.seen = None
+            status = item.status
+            if status == _SKIPPED:
+                continue
+            if not item.has_text:
+                self._became_skipped(item)
+            elif item.lane is _DISPLAY or item.truncated:
+                if status != _READY:
+                    self._became_ready(item)
+            else:
+                self._became_awaiting(item)
+
+    # -- state transitions ---------------------------------------------------------
+
+    def _response(self, rid: str) -> _Response:
+        resp = self._responses.get(rid)
+        if resp is None:
+            resp = self._responses[rid] = _Response(rid)
+        return resp
+
+    def _create(
+        self,
+        iid: str,
+        pid: str | None,
+        role: RealtimeTranscriptRole | None,
+        rid: str | None,
+    ) -> _Item:
+        item = _Item(iid, self._seq, role, None)
+        self._seq += 1
+        self._live[iid] = item
+        if pid is not None:
+            self._set_prev(item, pid)
+        if rid is not None:
+            self._attach(item, rid)
+        return item
+
+    def _set_prev(self, item: _Item, pid: str) -> None:
+        item.prev = pid
+        if pid not in self._done:
+            kids = self._children.get(pid)
+            if kids is None:
+                self._children[pid] = [item.item_id]
+            else:
+                kids.append(item.item_id)
+
+    def _attach(self, item: _Item, rid: str) -> None:
+        resp = self._response(rid)
+        # Share the record's string: one copy per response, not per item.
+        item.rid = resp.response_id
+        item.resp = resp
+        if item.role is _ASSISTANT and item.status != _SKIPPED:
+            resp.live[item.item_id] = item
+
+    def _push_if_committable(self, item: _Item) -> None:
+        prev = item.prev
+        if item.root or prev is None or prev in self._done:
+            heapq.heappush(self._heap, (item.seq, item.item_id))
+
+    def _became_ready(self, item: _Item) -> None:
+        item.status = _READY
+        self._push_if_committable(item)
+        self._demand_from(item)
+
+    def _became_skipped(self, item: _Item) -> None:
+        self._set_skipped(item)
+        if self._has_demanding_child(item):
+            item.wanted = True
+            self._demand_from(item)
+
+    def _set_skipped(self, item: _Item) -> None:
+        item.status = _SKIPPED
+        item.segs = None
+        item.cur = None
+        item.seen = None
+        item.final = None
+        item.has_text = False
+        item.fast_lane = None
+        self._push_if_committable(item)
+
+    def _became_awaiting(self, item: _Item) -> None:
+        item.status = _AWAITING
+        if self._has_demanding_child(item):
+            self._resolve_unheard(item)
+            if item.status == _SKIPPED:
+                item.wanted = True
+            self._demand_from(item)
+
+    def _resolve_unheard(self, item: _Item) -> None:
+        if self._keep_unheard:
+            item.kept = True
+            item.status = _READY
+            self._push_if_committable(item)
+        else:
+            self._set_skipped(item)
+
+    def _has_demanding_child(self, item: _Item) -> bool:
+        kids = self._children.get(item.item_id)
+        if not kids:
+            return False
+        live = self._live
+        iid = item.item_id
+        for kid in kids:
+            child = live.get(kid)
+            if (
+                child is not None
+                and not child.root
+                and child.prev == iid
+                and (child.status == _READY or (child.status == _SKIPPED and child.wanted))
+            ):
+                return True
+        return False
+
+    def _demand_from(self, item: _Item) -> None:
+        """Settle the awaiting items a ready item waits on (R7, unheard policy).
+
+        Walks up the predecessor chain through skipped anchors, marking them as
+        waited on, and settles each awaiting-truncation item it meets by the
+        policy; it stops at the first item that is staged (the chain is blocked
+        there anyway), already ready, or an anchor already marked (everything
+        above it was handled when it was marked). Each item is marked at most
+        once, so the walks cost O(1) amortized per item.
+        """
+        live = self._live
+        node = item
+        while not node.root and node.prev is not None:
+            parent = live.get(node.prev)
+            if parent is None:
+                return
+            status = parent.status
+            if status == _AWAITING:
+                self._resolve_unheard(parent)
+                if parent.status == _SKIPPED:
+                    parent.wanted = True
+            elif status == _SKIPPED and not parent.wanted:
+                parent.wanted = True
+            else:
+                return
+            node = parent
+
+    def _release_orphans(self) -> None:
+        live = self._live
+        done = self._done
+        roots: list[_Item] = []
+        for item in live.values():
+            prev = item.prev
+            if not item.root and prev is not None and prev not in live and prev not in done:
+                roots.append(item)
+        # Cycles: each unresolved item has at most one predecessor, so a walk
+        # from every item, remembering finished ones, finds them in O(n).
+        finished: set[str] = set()
+        for start in live.values():
+            if start.item_id in finished:
+                continue
+            path: list[_Item] = []
+            on_path: dict[str, int] = {}
+            node: _Item | None = start
+            while node is not None and node.item_id not in finished:
+                position = on_path.get(node.item_id)
+                if position is not None:
+                    roots.extend(path[position:])
+                    break
+                on_path[node.item_id] = len(path)
+                path.append(node)
+                if node.root or node.prev is None:
+                    break
+                node = live.get(node.prev)
+            finished.update(on_path)
+        for item in roots:
+            if item.root:
+                continue
+            item.root = True
+            prev = item.prev
+            if prev is not None:
+                kids = self._children.get(prev)
+                if kids is not None and item.item_id in kids:
+                    kids.remove(item.item_id)
+                    if not kids:
+                        del self._children[prev]
+            if item.status == _READY or item.status == _SKIPPED:
+                self._push_if_committable(item)
+
+    # -- R10: materialization --------------------------------------------------------
+
+    def _materialize(self) -> _Changes:
+        """R10: commit every committable item, earliest-seen first.
+
+        An item can commit when it is ready (or is a skipped anchor) and its
+        predecessor has resolved, or it has none, or it was released as a root.
+        Committing an item can make its children committable; they join the
+        heap, so a whole chain commits in one call, in causal order, and
+        otherwise in first-seen order. Consecutive assistant items of the same
+        response committed here form one :class:`AssistantMessage` (anchors and
+        blank items between them do not break the run); the response's usage
+        goes on its first message only. A ready item whose text is blank
+        resolves without a message.
+        """
+        heap = self._heap
+        if not heap:
+            return _NO_CHANGES
+        live = self._live
+        messages = self._messages
+        changes: list[TranscriptChange] = []
+        group: _Response | None = None
+        group_ids: list[str] = []
+        group_blocks: list[Block] = []
+        while heap:
+            _, iid = heapq.heappop(heap)
+            item = live.get(iid)
+            if item is None:  # pushed twice and already resolved
+                continue
+            status = item.status
+            if status == _SKIPPED:
+                self._resolve(item, -1, 0)
+                continue
+            if status != _READY:
+                continue
+            text = item.text()
+            if _blank(text):
+                self._resolve(item, -1, 0)
+                continue
+            if item.role is _USER:
+                if group is not None:
+                    changes.append(self._commit_group(group, group_ids, group_blocks))
+                    group = None
+                message = UserMessage(item_id=iid, text=text)
+                messages.append(message)
+                self._resolve(item, len(messages) - 1, 0)
+                changes.append(Committed(message=message))
+                continue
+            resp = item.resp
+            if resp is None:  # unreachable: an assistant item is ready through its response
+                self._resolve(item, -1, 0)
+                continue
+            if resp is not group:
+                if group is not None:
+                    changes.append(self._commit_group(group, group_ids, group_blocks))
+                group = resp
+                group_ids = []
+                group_blocks = []
+            block: Block
+            if item.lane is _SPOKEN:
+                block = TranscriptBlock(
+                    item_id=iid,
+                    text=text,
+                    truncated=item.truncated,
+                    estimated=item.estimated,
+                    audio_played_ms=item.audio_played_ms,
+                )
+            else:
+                block = TextBlock(item_id=iid, text=text)
+            self._resolve(item, len(messages), len(group_blocks))
+            group_ids.append(iid)
+            group_blocks.append(block)
+        if group is not None:
+            changes.append(self._commit_group(group, group_ids, group_blocks))
+        if not changes:
+            return _NO_CHANGES
+        self._view = None
+        return tuple(changes)
+
+    def _commit_group(self, resp: _Response, item_ids: list[str], blocks: list[Block]) -> Committed:
+        usage = None if resp.usage_consumed else resp.usage
+        resp.usage_consumed = True
+        message = AssistantMessage(
+            response_id=resp.response_id,
+            item_ids=tuple(item_ids),
+            blocks=tuple(blocks),
+            stop_reason=resp.stop_reason,
+            usage=usage,
+        )
+        self._messages.append(message)
+        return Committed(message=message)
+
+    def _resolve(self, item: _Item, message_index: int, block_index: int) -> None:
+        iid = item.item_id
+        del self._live[iid]
+        resp = item.resp
+        if resp is not None:
+            resp.live.pop(iid, None)
+        self._done[iid] = _Done(item.role, item.rid, message_index, block_index)
+        kids = self._children.pop(iid, None)
+        if kids:
+            live = self._live
+            for kid in kids:
+                child = live.get(kid)
+                if (
+                    child is not None
+                    and not child.root
+                    and child.prev == iid
+                    and (child.status == _READY or child.status == _SKIPPED)
+                ):
+                    heapq.heappush(self._heap, (child.seq, kid))
+
+    # -- logging ---------------------------------------------------------------------
+
+    def _reject(self, kind: str, reason: str) -> _Changes:
+        self._rejected += 1
+        self._log.warning("transcript_event_rejected", event_type=kind, reason=reason)
+        return _NO_CHANGES
+
+    def _conflict(self, kind: str, item_id: str, fields: str) -> None:
+        self._log.warning(
+            "transcript_conflict_ignored", event_type=kind, item_id=item_id, fields=fields
+        )
+
+    def _ignored(self, kind: str, item_id: str, reason: str) -> None:
+        self._log.warning(
+            "transcript_content_ignored", event_type=kind, item_id=item_id, reason=reason
+        )
+
+
+_HANDLERS: Final[dict[type, Callable[[TranscriptReducer, Any], _Changes]]] = {
+    ItemObserved: TranscriptReducer._on_item_observed,
+    ItemSkipped: TranscriptReducer._on_item_skipped,
+    UserTranscriptFinal: TranscriptReducer._on_user_final,
+    AssistantTextDelta: TranscriptReducer._on_text_delta,
+    AssistantTranscriptDelta: TranscriptReducer._on_transcript_delta,
+    AssistantTranscriptTruncated: TranscriptReducer._on_truncated,
+    AssistantTranscriptFinalText: TranscriptReducer._on_final_text,
+    AssistantTurnCompleted: TranscriptReducer._on_completed,
+    AssistantTurnInterrupted: TranscriptReducer._on_interrupted,
+}
