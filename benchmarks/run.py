@@ -1,0 +1,65 @@
+"""Run every benchmark and print (or write) the figures as JSON.
+
+``python benchmarks/run.py [--quick] [--json OUT]``
+
+Each figure stands beside a baseline measured in the same process and run;
+throughput is never asserted by a unit test. ``--quick`` uses smaller runs and
+finishes in under a minute; it is what continuous integration runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import platform
+import sys
+import time
+from pathlib import Path
+
+import structlog
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import bench_codec
+import bench_reducer
+import bench_session
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smaller runs (under a minute)")
+    parser.add_argument("--json", metavar="OUT", type=Path, help="also write the results here")
+    parser.add_argument(
+        "--backend",
+        action="append",
+        choices=sorted(bench_session.BACKENDS),
+        help="session benchmarks on this backend only (repeatable; default: all)",
+    )
+    args = parser.parse_args()
+    # An application decides what is logged; a benchmark wants only warnings.
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+
+    started = time.perf_counter()
+    results: list[dict[str, object]] = []
+    results.extend(bench_codec.run(quick=args.quick))
+    results.extend(bench_reducer.run(quick=args.quick))
+    results.extend(
+        bench_session.run(quick=args.quick, backends=args.backend or tuple(bench_session.BACKENDS))
+    )
+    report = {
+        "python": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "machine": platform.machine(),
+        "quick": args.quick,
+        "elapsed_s": round(time.perf_counter() - started, 1),
+        "results": results,
+    }
+    text = json.dumps(report, indent=2)
+    if args.json is not None:
+        args.json.write_text(text + "\n")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,92 @@
+"""Session configuration and statistics records."""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any, Literal, final
+
+import attrs
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+MediaDropPolicy = Literal["oldest", "newest"]
+UnheardPolicy = Literal["drop", "keep"]
+
+
+def _positive_int(_instance: object, attribute: attrs.Attribute[int], value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"SessionConfig.{attribute.name} must be an int >= 1, got {value!r}")
+
+
+def _positive_number(_instance: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        raise ValueError(f"SessionConfig.{attribute.name} must be a number > 0, got {value!r}")
+
+
+def _one_of(*allowed: str) -> Callable[[Any, attrs.Attribute[str], str], None]:
+    def check(_instance: object, attribute: attrs.Attribute[str], value: str) -> None:
+        if value not in allowed:
+            choices = ", ".join(repr(a) for a in allowed)
+            raise ValueError(
+                f"SessionConfig.{attribute.name} must be one of {choices}, got {value!r}"
+            )
+
+    return check
+
+
+@final
+@attrs.frozen(kw_only=True)
+class SessionConfig:
+    """How a :class:`~realtime_session.RealtimeSession` behaves.
+
+    :param media_buffer: media chunks each subscription may hold before the media
+        lane drops (per subscription; ``events(media_buffer=...)`` overrides it).
+    :param media_drop: which chunk an overflowing media lane drops: ``"oldest"``
+        keeps the listener live, ``"newest"`` keeps what is already queued.
+    :param max_pending: undelivered control events a subscription may hold before
+        it is failed with ``SubscriberLagged`` (or, with ``backpressure=True``,
+        before the session waits for it).
+    :param unheard_policy: what the transcript keeps of spoken text the user talked
+        over when no truncation tells what was heard: ``"drop"`` or ``"keep"``.
+    :param orphan_timeout_s: how long an item may wait for a predecessor that was
+        never observed before it is committed without it.
+    :param tool_timeout_s: how long a tool may run before it is cancelled.
+    :param auto_truncate: on barge-in, tell the provider how much of the
+        interrupted audio was played (from ``report_playback``).
+    :param record_to: a file to append every applied event to, as JSON lines.
+    """
+
+    media_buffer: int = attrs.field(default=256, validator=_positive_int)
+    media_drop: MediaDropPolicy = attrs.field(
+        default="oldest", validator=_one_of("oldest", "newest")
+    )
+    max_pending: int = attrs.field(default=10_000, validator=_positive_int)
+    unheard_policy: UnheardPolicy = attrs.field(default="drop", validator=_one_of("drop", "keep"))
+    orphan_timeout_s: float = attrs.field(default=5.0, validator=_positive_number)
+    tool_timeout_s: float = attrs.field(default=15.0, validator=_positive_number)
+    auto_truncate: bool = True
+    record_to: str | os.PathLike[str] | None = None
+
+
+@final
+@attrs.frozen(kw_only=True)
+class SessionStats:
+    """A snapshot of a session's counters.
+
+    ``events_in`` counts provider events received (rejected ones included);
+    ``published`` counts events published to subscribers (each once, however many
+    subscribers); the ``media_*`` counters add up every subscription's drops and
+    barge-in flushes, and the chunks of interrupted responses the session stopped
+    publishing; ``pending_items`` is the number of staged transcript items.
+    """
+
+    events_in: int
+    published: int
+    rejected: int
+    media_dropped: int
+    media_flushed: int
+    media_suppressed: int
+    subscribers: int
+    pending_items: int
+    tool_calls: int

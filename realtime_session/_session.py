@@ -1,0 +1,764 @@
+"""The session actor: one task that owns the transcript and publishes to subscribers.
+
+Per incoming provider event the actor persists, then publishes: it records the
+event (if recording), applies the transcript lane to the reducer, publishes the
+projected public event, then one ``TranscriptCommitted``/``TranscriptRevised``
+per change. It drains the provider stream in batches and never awaits per event;
+the only thing it ever waits for between events is a full ``backpressure``
+subscription.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any, Final, final
+
+import anyio
+import anyio.abc
+import structlog
+
+from . import events as ev
+from . import public
+from . import transcript as tr
+from ._config import SessionConfig, SessionStats
+from ._errors import NoProviderCommands, SessionFailed
+from ._heard import estimate_heard_prefix
+from ._log import library_logger
+from ._subscription import Fanout, Subscription
+from ._tools import Tool, ToolRunner
+from .recording import EventRecorder
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncGenerator, Callable, Mapping
+
+    import structlog.typing
+
+    from ._commands import ProviderCommands
+
+# Bounded so the actor still reaches a checkpoint regularly under a flood.
+_BATCH: Final = 256
+# Log the first few rejected objects in full, then only every this-many.
+_REJECTION_LOG_EVERY: Final = 1000
+_STREAM_CLOSE_TIMEOUT_S: Final = 1.0
+_SUBMIT_GRACE_S: Final = 5.0
+
+
+@final
+class RealtimeSession(anyio.AsyncContextManagerMixin):
+    """A realtime model session: a lossless transcript, a lossy media lane, many subscribers.
+
+    ``provider_events`` is any anyio ``ObjectReceiveStream`` of
+    :data:`~realtime_session.events.RealtimeSessionEvent`, usually fed by a provider
+    adapter. The session owns it and closes it when it ends.
+
+    Entering ``async with`` starts the actor in a task group; leaving it closes
+    the session: every subscription ends with ``SessionClosed(reason="closed")``
+    after what it already holds. When the provider stream ends, the session
+    flushes the transcript and closes with ``"provider_closed"``; when the
+    stream raises, or the provider reports a fatal error, it closes with
+    ``"failed"``, and :meth:`wait_closed` raises :class:`SessionFailed`. The
+    session itself never raises into the application's task group.
+
+    :param commands: the provider connection's command verbs; needed for tools,
+        ``auto_truncate`` and the command methods of this class.
+    :param tools: async callables by name, run on ``ToolCallRequested`` with the
+        call's arguments as keyword arguments.
+    :param logger: a structlog logger to bind the session id to. By default the
+        session logs through structlog if the application configured it, and
+        through the stdlib logger ``"realtime_session"`` otherwise; it never
+        configures logging itself.
+    """
+
+    def __init__(
+        self,
+        provider_events: anyio.abc.ObjectReceiveStream[ev.RealtimeSessionEvent],
+        *,
+        config: SessionConfig = SessionConfig(),
+        commands: ProviderCommands | None = None,
+        tools: Mapping[str, Tool] | None = None,
+        logger: structlog.typing.FilteringBoundLogger | None = None,
+    ) -> None:
+        if tools is not None and commands is None:
+            raise ValueError("tools need commands= to submit their results to the provider")
+        self._provider_events = provider_events
+        self._config = config
+        self._commands = commands
+        self._session_id = uuid.uuid4().hex[:12]
+        base_logger = logger if logger is not None else library_logger()
+        self._log: structlog.typing.FilteringBoundLogger = base_logger.bind(
+            session_id=self._session_id
+        )
+        self._reducer = tr.TranscriptReducer(unheard_policy=config.unheard_policy)
+        self._fanout = Fanout()
+        self._tools = (
+            ToolRunner(
+                tools,
+                commands=commands,
+                timeout_s=config.tool_timeout_s,
+                publish=self._fanout.publish_now,
+                log=self._log,
+            )
+            if tools is not None and commands is not None
+            else None
+        )
+        self._supports_truncation = bool(getattr(commands, "supports_truncation", True))
+        self._recorder: EventRecorder | None = None
+        self._task_group: anyio.abc.TaskGroup | None = None
+        self._actor_scope = anyio.CancelScope()
+        self._done = anyio.Event()
+        self._entered = False
+        self._closed = False
+        self._failure: SessionFailed | None = None
+        self._stop: tuple[str, str | None] | None = None
+        self._events_in = 0
+        self._rejected = 0
+        self._media_suppressed = 0
+        # Response bookkeeping, for Interrupted(None), media suppression and the
+        # heard-prefix estimate. Grows with the number of responses, not events.
+        self._in_flight: dict[str, None] = {}
+        self._finished: set[str] = set()
+        self._completed_ok: set[str] = set()
+        self._interrupted: set[str] = set()
+        # Audio bookkeeping per (item id, content index); grows with items.
+        self._audio_ms: dict[tuple[str, int], float] = {}
+        self._response_audio: dict[str, list[tuple[str, int]]] = {}
+        self._audio_response: dict[str, str] = {}
+        self._played_ms: dict[str, float] = {}
+        self._orphan_deadline: float | None = None
+        self._orphan_snapshot: frozenset[str] = frozenset()
+        self._handlers: dict[type, Callable[[Any], None]] = {
+            ev.OutputTextDeltaForItem: self._on_text_delta,
+            ev.OutputAudioTranscriptDeltaForItem: self._on_transcript_delta,
+            ev.OutputAudioChunk: self._on_audio,
+            ev.OutputVideoChunk: self._on_video,
+            ev.InputTranscriptPartial: self._publish_projection,
+            ev.InputTranscriptFinal: self._publish_projection,
+            ev.OutputTextDelta: self._publish_projection,
+            ev.TurnCommitted: self._publish_projection,
+            ev.InputTranscriptFinalForItem: self._on_user_final,
+            ev.TurnStarted: self._on_turn_started,
+            ev.TurnCompleted: self._on_turn_completed,
+            ev.AssistantTranscriptFinal: self._on_assistant_final,
+            ev.Interrupted: self._on_interrupted,
+            ev.ToolCallRequested: self._on_tool_requested,
+            ev.ToolCallCancelled: self._on_tool_cancelled,
+            ev.AssistantTranscriptTruncated: self._on_truncated,
+            ev.RealtimeTranscript: self._on_transcript_event,
+            ev.ProviderError: self._on_provider_error,
+        }
+
+    # -- public API ---------------------------------------------------------
+
+    @property
+    def session_id(self) -> str:
+        """A random id bound to every log line of this session."""
+        return self._session_id
+
+    @property
+    def config(self) -> SessionConfig:
+        return self._config
+
+    @property
+    def reducer(self) -> tr.TranscriptReducer:
+        """The transcript reducer. Read from it; only the session should apply events."""
+        return self._reducer
+
+    @property
+    def transcript(self) -> tuple[tr.Message, ...]:
+        """The canonical transcript so far."""
+        return self._reducer.messages
+
+    @property
+    def closed(self) -> bool:
+        """Whether the session has ended (``SessionClosed`` was published)."""
+        return self._closed
+
+    @property
+    def stats(self) -> SessionStats:
+        """A snapshot of the session's counters."""
+        return SessionStats(
+            events_in=self._events_in,
+            published=self._fanout.seq,
+            rejected=self._rejected + self._reducer.rejected,
+            media_dropped=self._fanout.media_dropped,
+            media_flushed=self._fanout.media_flushed,
+            media_suppressed=self._media_suppressed,
+            subscribers=self._fanout.subscriber_count,
+            pending_items=len(self._reducer.pending_item_ids()),
+            tool_calls=self._tools.calls if self._tools is not None else 0,
+        )
+
+    def events(
+        self,
+        *,
+        media: bool = True,
+        media_buffer: int | None = None,
+        max_pending: int | None = None,
+        backpressure: bool = False,
+    ) -> Subscription:
+        """Subscribe to the session's public events.
+
+        The subscription is registered now, not at first iteration: it receives
+        every event published after this call. After the session closed it
+        receives only ``SessionClosed``.
+
+        :param media: ``False`` for a subscription that receives no media chunks.
+        :param media_buffer: media chunks it may hold before its media lane drops
+            (default: ``SessionConfig.media_buffer``).
+        :param max_pending: undelivered control events it may hold before it is
+            failed with ``SubscriberLagged`` (default: ``SessionConfig.max_pending``).
+        :param backpressure: instead of failing it, slow the session to its pace:
+            it never lags and never loses a control event. For durable sinks.
+        """
+        return self._fanout.subscribe(
+            media=media,
+            media_buffer=self._config.media_buffer if media_buffer is None else media_buffer,
+            media_drop=self._config.media_drop,
+            max_pending=self._config.max_pending if max_pending is None else max_pending,
+            backpressure=backpressure,
+        )
+
+    def report_playback(self, item_id: str, played_ms: float) -> None:
+        """Record how much of an item's audio the application has actually played.
+
+        A plain method, safe to call from an audio callback on the event loop's
+        thread. The session uses the furthest position reported per item for
+        ``auto_truncate`` and for playback-aware barge-in.
+        """
+        if isinstance(played_ms, bool) or not isinstance(played_ms, int | float):
+            raise TypeError(f"played_ms must be a number, got {type(played_ms).__name__}")
+        if not math.isfinite(played_ms) or played_ms < 0:
+            raise ValueError(f"played_ms must be finite and >= 0, got {played_ms!r}")
+        if played_ms > self._played_ms.get(item_id, -1.0):
+            self._played_ms[item_id] = float(played_ms)
+
+    async def wait_closed(self) -> None:
+        """Wait until the session has ended.
+
+        :raises SessionFailed: if it ended as ``failed``.
+        """
+        await self._done.wait()
+        if self._failure is not None:
+            raise self._failure
+
+    async def aclose(self) -> None:
+        """Close the session and wait until every subscription got ``SessionClosed``."""
+        if not self._entered:
+            self._finish("closed", None, None)
+            return
+        self._request_stop("closed", None)
+        await self._done.wait()
+
+    async def send_input(self, chunk: ev.RealtimeInputChunk) -> None:
+        """Forward user input (text, audio or video) to the provider."""
+        await self._require_commands("send_input").send_input(chunk)
+
+    async def commit_turn(self) -> None:
+        """Ask the provider to commit the buffered user input as a turn."""
+        await self._require_commands("commit_turn").commit_turn()
+
+    async def interrupt(self) -> None:
+        """Ask the provider to cancel the response it is generating."""
+        await self._require_commands("interrupt").interrupt()
+
+    async def truncate_assistant_output(
+        self, item_id: str, content_index: int, audio_played_ms: int
+    ) -> None:
+        """Tell the provider the user heard only ``audio_played_ms`` of an item."""
+        commands = self._require_commands("truncate_assistant_output")
+        await commands.truncate_assistant_output(item_id, content_index, audio_played_ms)
+
+    async def submit_tool_result(self, call_id: str, output: ev.JsonValue) -> None:
+        """Return a tool result to the provider (for tool calls the application runs itself)."""
+        await self._require_commands("submit_tool_result").submit_tool_result(call_id, output)
+
+    async def submit_tool_error(self, call_id: str, error: str) -> None:
+        """Report a failed tool call to the provider."""
+        await self._require_commands("submit_tool_error").submit_tool_error(call_id, error)
+
+    # -- lifecycle ----------------------------------------------------------
+
+    @asynccontextmanager
+    async def __asynccontextmanager__(self) -> AsyncGenerator[RealtimeSession]:
+        if self._entered:
+            raise RuntimeError("a RealtimeSession can be entered only once")
+        self._entered = True
+        if self._config.record_to is not None:
+            self._recorder = EventRecorder(self._config.record_to)
+        try:
+            async with anyio.create_task_group() as task_group:
+                self._task_group = task_group
+                await task_group.start(self._run, name=f"realtime_session {self._session_id}")
+                try:
+                    yield self
+                finally:
+                    self._request_stop("closed", None)
+                    # The actor finishes synchronously once cancelled; what remains
+                    # in the group (tools, truncation commands) is cancelled with it.
+                    task_group.cancel_scope.cancel()
+        except BaseExceptionGroup as group:
+            # The session's own tasks never raise, so a group holding one exception
+            # carries the application's own error: hand it back as it was raised.
+            if len(group.exceptions) == 1:
+                raise group.exceptions[0] from None
+            raise
+
+    def _request_stop(self, reason: str, error: str | None) -> None:
+        if self._stop is None:
+            self._stop = (reason, error)
+        self._actor_scope.cancel()
+
+    def _require_commands(self, verb: str) -> ProviderCommands:
+        if self._commands is None:
+            raise NoProviderCommands(verb)
+        return self._commands
+
+    async def _run(self, *, task_status: anyio.abc.TaskStatus[None]) -> None:
+        reason, error, cause = "closed", None, None
+        self._log.info("session_started")
+        try:
+            with self._actor_scope:
+                task_status.started()
+                reason, error, cause = await self._consume()
+            if self._tools is not None:
+                # Answers already on their way to the provider get to arrive, so
+                # their outcome is known before the session closes.
+                with anyio.move_on_after(_SUBMIT_GRACE_S, shield=True):
+                    await self._tools.settle()
+        finally:
+            if self._stop is not None and reason == "closed":
+                reason, error = self._stop
+            self._finish(reason, error, cause)
+            with anyio.move_on_after(_STREAM_CLOSE_TIMEOUT_S, shield=True):
+                await self._provider_events.aclose()
+
+    async def _consume(self) -> tuple[str, str | None, BaseException | None]:
+        stream = self._provider_events
+        receive_nowait: Callable[[], ev.RealtimeSessionEvent] | None = getattr(
+            stream, "receive_nowait", None
+        )
+        dispatch = self._dispatch
+        fanout = self._fanout
+        try:
+            while True:
+                deadline = self._orphan_deadline
+                if deadline is None:
+                    dispatch(await stream.receive())
+                else:
+                    with anyio.move_on_at(deadline):
+                        dispatch(await stream.receive())
+                if receive_nowait is not None:
+                    for _ in range(_BATCH):
+                        if self._stop is not None:
+                            break
+                        try:
+                            event = receive_nowait()
+                        except anyio.WouldBlock:
+                            break
+                        dispatch(event)
+                fanout.flush()
+                if self._stop is not None:
+                    return self._stop[0], self._stop[1], None
+                self._check_orphans()
+                if fanout.backpressure_blocked:
+                    await fanout.wait_for_backpressure()
+        except anyio.EndOfStream:
+            return "provider_closed", None, None
+        except Exception as exc:
+            self._log.error("provider_stream_failed", error=repr(exc))
+            return "failed", f"provider stream failed: {type(exc).__name__}: {exc}", exc
+
+    def _finish(self, reason: str, error: str | None, cause: BaseException | None) -> None:
+        """End the session. Synchronous, so it completes even under cancellation."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._tools is not None:
+            self._tools.close()
+        self._publish_changes(self._reducer.flush())
+        self._fanout.close(public.SessionClosed(reason=reason, error=error))
+        if self._recorder is not None:
+            self._recorder.close()
+        if reason == "failed":
+            failure = SessionFailed(error or "session failed")
+            failure.__cause__ = cause
+            self._failure = failure
+        self._log.info(
+            "session_closed",
+            reason=reason,
+            error=error,
+            events_in=self._events_in,
+            published=self._fanout.seq,
+            rejected=self._rejected + self._reducer.rejected,
+            media_dropped=self._fanout.media_dropped,
+            media_flushed=self._fanout.media_flushed,
+            media_suppressed=self._media_suppressed,
+        )
+        self._done.set()
+
+    # -- per event ------------------------------------------------------------
+
+    def _dispatch(self, event: object) -> None:
+        self._events_in += 1
+        handler = self._handlers.get(type(event))
+        if handler is None:
+            self._reject(event)
+            return
+        try:
+            if self._recorder is not None:
+                self._recorder.write(event)  # type: ignore[arg-type]
+            handler(event)
+        except Exception as exc:
+            self._rejected += 1
+            self._log.error(
+                "event_failed", event_type=type(event).__name__, error=repr(exc), exc_info=True
+            )
+
+    def _reject(self, obj: object) -> None:
+        self._rejected += 1
+        if self._rejected <= 10 or self._rejected % _REJECTION_LOG_EVERY == 0:
+            self._log.warning(
+                "event_rejected",
+                reason="not a RealtimeSessionEvent",
+                object_type=type(obj).__name__,
+                rejected=self._rejected,
+            )
+
+    def _publish_projection(self, event: ev.RealtimeSessionEvent) -> None:
+        projected = event.to_public_event()
+        if projected is not None:
+            self._fanout.publish(projected)
+
+    def _publish_changes(self, changes: tuple[tr.TranscriptChange, ...]) -> None:
+        publish = self._fanout.publish
+        for change in changes:
+            if isinstance(change, tr.Committed):
+                publish(public.TranscriptCommitted(message=change.message))
+            else:
+                publish(public.TranscriptRevised(item_id=change.item_id, message=change.message))
+
+    def _saw_response(self, response_id: str) -> None:
+        if response_id not in self._in_flight and response_id not in self._finished:
+            self._in_flight[response_id] = None
+
+    def _on_text_delta(self, event: ev.OutputTextDeltaForItem) -> None:
+        changes = self._reducer.apply_assistant_delta(
+            spoken=False,
+            response_id=event.response_id,
+            delta_id=event.delta_id,
+            item_id=event.item_id,
+            previous_item_id=event.previous_item_id,
+            content_index=event.content_index,
+            delta=event.delta,
+        )
+        self._saw_response(event.response_id)
+        self._fanout.publish(event.to_public_event())  # type: ignore[arg-type]
+        if changes:
+            self._publish_changes(changes)
+
+    def _on_transcript_delta(self, event: ev.OutputAudioTranscriptDeltaForItem) -> None:
+        changes = self._reducer.apply_assistant_delta(
+            spoken=True,
+            response_id=event.response_id,
+            delta_id=event.delta_id,
+            item_id=event.item_id,
+            previous_item_id=event.previous_item_id,
+            content_index=event.content_index,
+            delta=event.delta,
+        )
+        self._saw_response(event.response_id)
+        self._fanout.publish(event.to_public_event())  # type: ignore[arg-type]
+        if changes:
+            self._publish_changes(changes)
+
+    def _on_audio(self, event: ev.OutputAudioChunk) -> None:
+        response_id = event.response_id
+        if response_id is not None:
+            if response_id in self._interrupted:
+                self._media_suppressed += 1
+                return
+            self._saw_response(response_id)
+        duration_ms = event.chunk.duration_ms or 0.0
+        item_id = event.item_id
+        if item_id is not None:
+            key = (item_id, event.content_index)
+            received = self._audio_ms.get(key)
+            if received is None:
+                received = 0.0
+                if response_id is not None:
+                    self._response_audio.setdefault(response_id, []).append(key)
+                    self._audio_response.setdefault(item_id, response_id)
+            self._audio_ms[key] = received + duration_ms
+        self._fanout.publish_media(event.to_public_event(), response_id, duration_ms)  # type: ignore[arg-type]
+
+    def _on_video(self, event: ev.OutputVideoChunk) -> None:
+        response_id = event.response_id
+        if response_id is not None:
+            if response_id in self._interrupted:
+                self._media_suppressed += 1
+                return
+            self._saw_response(response_id)
+        self._fanout.publish_media(event.to_public_event(), response_id, 0.0)  # type: ignore[arg-type]
+
+    def _on_user_final(self, event: ev.InputTranscriptFinalForItem) -> None:
+        reducer = self._reducer
+        changes = reducer.apply(
+            tr.ItemObserved(
+                item_id=event.item_id,
+                previous_item_id=event.previous_item_id,
+                role=tr.RealtimeTranscriptRole.USER,
+            )
+        ) + reducer.apply(
+            tr.UserTranscriptFinal(
+                item_id=event.item_id,
+                previous_item_id=event.previous_item_id,
+                content_index=event.content_index,
+                text=event.text,
+            )
+        )
+        self._publish_projection(event)
+        self._publish_changes(changes)
+
+    def _on_assistant_final(self, event: ev.AssistantTranscriptFinal) -> None:
+        reducer = self._reducer
+        changes = reducer.apply(
+            tr.ItemObserved(
+                item_id=event.item_id,
+                previous_item_id=event.previous_item_id,
+                role=tr.RealtimeTranscriptRole.ASSISTANT,
+                response_id=event.response_id,
+            )
+        ) + reducer.apply(
+            tr.AssistantTranscriptFinalText(
+                response_id=event.response_id,
+                item_id=event.item_id,
+                content_index=event.content_index,
+                text=event.text,
+            )
+        )
+        self._saw_response(event.response_id)
+        self._publish_changes(changes)
+
+    def _on_turn_completed(self, event: ev.TurnCompleted) -> None:
+        response_id = event.response_id
+        changes = self._reducer.apply(
+            tr.AssistantTurnCompleted(
+                response_id=response_id, stop_reason=event.stop_reason, usage=event.usage
+            )
+        )
+        self._in_flight.pop(response_id, None)
+        if response_id not in self._finished:
+            self._finished.add(response_id)
+            if event.stop_reason is not ev.StopReason.CANCELLED:
+                self._completed_ok.add(response_id)
+        self._publish_projection(event)
+        self._publish_changes(changes)
+
+    def _on_turn_started(self, event: ev.TurnStarted) -> None:
+        # Playback-aware barge-in: the provider may have finished a response the
+        # application is still playing; talking over it is an interruption too.
+        for response_id in self._responses_still_playing():
+            self._record(ev.Interrupted(response_id=response_id))
+            self._interrupt(response_id)
+        self._publish_projection(event)
+
+    def _responses_still_playing(self) -> list[str]:
+        behind: list[str] = []
+        for item_id, played_ms in self._played_ms.items():
+            response_id = self._audio_response.get(item_id)
+            if response_id is None or response_id in self._interrupted or response_id in behind:
+                continue
+            received_ms = sum(
+                self._audio_ms[key]
+                for key in self._response_audio.get(response_id, ())
+                if key[0] == item_id
+            )
+            if played_ms < received_ms:
+                behind.append(response_id)
+        return behind
+
+    def _on_interrupted(self, event: ev.Interrupted) -> None:
+        if event.response_id is not None:
+            self._interrupt(event.response_id)
+            return
+        targets = list(self._in_flight)
+        changes: tuple[tr.TranscriptChange, ...] = ()
+        for response_id in targets:
+            changes += self._mark_interrupted(response_id)
+        self._fanout.flush_media(None)
+        self._fanout.publish(public.Interrupted(response_id=None))
+        self._publish_changes(changes)
+        self._auto_truncate(targets)
+
+    def _interrupt(self, response_id: str) -> None:
+        changes = self._mark_interrupted(response_id)
+        self._fanout.flush_media(response_id)
+        self._fanout.publish(public.Interrupted(response_id=response_id))
+        self._publish_changes(changes)
+        self._auto_truncate([response_id])
+
+    def _mark_interrupted(self, response_id: str) -> tuple[tr.TranscriptChange, ...]:
+        changes = self._reducer.apply(tr.AssistantTurnInterrupted(response_id=response_id))
+        self._in_flight.pop(response_id, None)
+        self._finished.add(response_id)
+        self._interrupted.add(response_id)
+        return changes
+
+    def _auto_truncate(self, response_ids: list[str]) -> None:
+        if not self._config.auto_truncate or self._commands is None:
+            return
+        for response_id in response_ids:
+            for item_id, content_index in self._response_audio.get(response_id, ()):
+                played_ms = self._played_ms.get(item_id)
+                if played_ms is None:
+                    continue
+                received_ms = self._audio_ms.get((item_id, content_index), 0.0)
+                if played_ms >= received_ms:
+                    continue  # the user heard all of it: nothing to cut
+                position_ms = math.floor(played_ms)
+                if position_ms <= 0:
+                    continue
+                if self._supports_truncation:
+                    self._start_truncate(item_id, content_index, position_ms)
+                else:
+                    self._truncate_locally(response_id, item_id, content_index, position_ms)
+
+    def _start_truncate(self, item_id: str, content_index: int, position_ms: int) -> None:
+        task_group = self._task_group
+        if task_group is None:
+            return
+        task_group.start_soon(
+            self._send_truncate, item_id, content_index, position_ms, name="auto truncate"
+        )
+
+    async def _send_truncate(self, item_id: str, content_index: int, position_ms: int) -> None:
+        assert self._commands is not None
+        try:
+            await self._commands.truncate_assistant_output(item_id, content_index, position_ms)
+        except Exception as exc:
+            self._log.warning(
+                "auto_truncate_failed",
+                item_id=item_id,
+                audio_played_ms=position_ms,
+                error=repr(exc),
+            )
+
+    def _truncate_locally(
+        self, response_id: str, item_id: str, content_index: int, position_ms: int
+    ) -> None:
+        # The provider cannot cut its audio, so the session cuts its own transcript.
+        text = estimate_heard_prefix(
+            self._reducer.item_spoken_text(item_id) or "",
+            played_ms=position_ms,
+            received_ms=self._audio_ms.get((item_id, content_index), 0.0),
+            audio_complete=response_id in self._completed_ok,
+        )
+        truncation = tr.AssistantTranscriptTruncated(
+            response_id=response_id,
+            item_id=item_id,
+            content_index=content_index,
+            text=text,
+            audio_played_ms=position_ms,
+            estimated=True,
+        )
+        self._record(ev.RealtimeTranscript(event=truncation))
+        changes = self._reducer.apply(truncation)
+        self._fanout.publish(
+            public.AssistantTranscriptTruncated(
+                item_id=item_id, audio_played_ms=position_ms, truncated_text=text
+            )
+        )
+        self._publish_changes(changes)
+
+    def _on_truncated(self, event: ev.AssistantTranscriptTruncated) -> None:
+        item_id = event.item_id
+        response_id = (
+            event.response_id
+            or self._reducer.item_response_id(item_id)
+            or self._audio_response.get(item_id)
+            or ""
+        )
+        text = event.truncated_text
+        estimated = text is None
+        if text is None:
+            text = estimate_heard_prefix(
+                self._reducer.item_spoken_text(item_id) or "",
+                played_ms=event.audio_played_ms,
+                received_ms=self._audio_ms.get((item_id, event.content_index), 0.0),
+                audio_complete=response_id in self._completed_ok,
+            )
+        changes = self._reducer.apply(
+            tr.AssistantTranscriptTruncated(
+                response_id=response_id,
+                item_id=item_id,
+                content_index=event.content_index,
+                text=text,
+                audio_played_ms=event.audio_played_ms,
+                estimated=estimated,
+            )
+        )
+        self._publish_projection(event)
+        self._publish_changes(changes)
+
+    def _on_transcript_event(self, event: ev.RealtimeTranscript) -> None:
+        changes = self._reducer.apply(event.event)
+        self._publish_changes(changes)
+
+    def _on_tool_requested(self, event: ev.ToolCallRequested) -> None:
+        self._publish_projection(event)
+        if self._tools is not None and self._task_group is not None:
+            self._tools.start(self._task_group, event.call_id, event.tool_name, event.arguments)
+
+    def _on_tool_cancelled(self, event: ev.ToolCallCancelled) -> None:
+        if self._tools is not None:
+            self._tools.cancel(event.call_id)
+        self._publish_projection(event)
+
+    def _on_provider_error(self, event: ev.ProviderError) -> None:
+        self._publish_projection(event)
+        if event.fatal:
+            self._log.error("provider_error_fatal", code=event.code, message=event.message)
+            if self._stop is None:
+                self._stop = ("failed", f"provider error {event.code}: {event.message}")
+        else:
+            self._log.warning("provider_error", code=event.code, message=event.message)
+
+    def _record(self, event: ev.RealtimeSessionEvent) -> None:
+        """Record a decision the session took itself, so a replay takes it too."""
+        if self._recorder is not None:
+            self._recorder.write(event)
+
+    # -- orphans ----------------------------------------------------------------
+
+    def _check_orphans(self) -> None:
+        """Release items waiting on a predecessor that never came, after the timeout.
+
+        Checked once per batch, never per event. A replay of the recording takes
+        the same decision only if the orphans are released the same way: this is
+        the one timed decision of the transcript lane.
+        """
+        deadline = self._orphan_deadline
+        if deadline is None:
+            pending = self._reducer.pending_item_ids()
+            if pending:
+                self._orphan_deadline = anyio.current_time() + self._config.orphan_timeout_s
+                self._orphan_snapshot = frozenset(pending)
+            return
+        if anyio.current_time() < deadline:
+            return
+        pending = self._reducer.pending_item_ids()
+        if any(item_id in self._orphan_snapshot for item_id in pending):
+            changes = self._reducer.release_orphans()
+            if changes:
+                self._log.info("orphans_released", committed=len(changes))
+            self._publish_changes(changes)
+            self._fanout.flush()
+            pending = self._reducer.pending_item_ids()
+        if pending:
+            self._orphan_deadline = anyio.current_time() + self._config.orphan_timeout_s
+            self._orphan_snapshot = frozenset(pending)
+        else:
+            self._orphan_deadline = None
+            self._orphan_snapshot = frozenset()

@@ -1,0 +1,96 @@
+"""Recording a session's input, and reading it back for replay.
+
+A recording is JSON Lines: one wire-codec event (:mod:`realtime_session.codec`)
+per line, in the order the session applied them. Each line is flushed as it is
+written, so a crash loses at most the line being written; :func:`read_events`
+tolerates such a torn last line. Replaying the events through a new session
+(or :meth:`TranscriptReducer.from_events` after translation) reproduces the
+transcript, because the session also records the decisions it takes itself
+(a barge-in it detected from playback, a truncation it estimated).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, final
+
+from . import codec
+
+if TYPE_CHECKING:
+    from .events import RealtimeSessionEvent
+
+__all__ = ("RecordingError", "read_events", "EventRecorder")
+
+
+@final
+class RecordingError(ValueError):
+    """A recording could not be read: the message names the file and line."""
+
+    def __init__(self, path: str, line: int, reason: str) -> None:
+        super().__init__(f"{path}:{line}: {reason}")
+        self.path = path
+        self.line = line
+        self.reason = reason
+
+
+def read_events(path: str | os.PathLike[str]) -> list[RealtimeSessionEvent]:
+    """Read a recording written by a session (``SessionConfig(record_to=...)``).
+
+    Blank lines are skipped. A last line that has no newline and does not decode
+    is a write that was cut off, and is ignored; any other line that does not
+    decode raises :class:`RecordingError` naming its line number.
+    """
+    name = os.fspath(path)
+    with open(name, encoding="utf-8") as file:
+        text = file.read()
+    lines = text.split("\n")
+    # split() leaves "" after a final newline; a non-empty last piece is unterminated.
+    torn_candidate = len(lines) - 1 if lines[-1] else -1
+    events: list[RealtimeSessionEvent] = []
+    for index, line in enumerate(lines):
+        if not line.strip():
+            continue
+        try:
+            events.append(codec.from_json(line))
+        except codec.DecodeError as error:
+            if index == torn_candidate:
+                break
+            raise RecordingError(name, index + 1, str(error)) from error
+    return events
+
+
+@final
+class EventRecorder:
+    """Appends events to a recording, one flushed JSON line each.
+
+    Writing is synchronous: a line is small, and flushing it before the event is
+    applied is what makes the recording complete up to a crash.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self._path = Path(path)
+        self._file: IO[str] | None = self._path.open("a", encoding="utf-8")
+
+    @property
+    def path(self) -> Path:
+        return self._path
+
+    def write(self, event: RealtimeSessionEvent) -> None:
+        file = self._file
+        if file is None:
+            raise ValueError(f"recording {self._path} is closed")
+        file.write(codec.to_json(event) + "\n")
+        file.flush()
+
+    def close(self) -> None:
+        file = self._file
+        if file is not None:
+            self._file = None
+            file.close()
+
+    def __enter__(self) -> EventRecorder:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
