@@ -1,0 +1,81 @@
+"""The sending half shared by the adapters' command objects.
+
+A command object encodes each verb as one or more JSON client messages and
+hands them, as text frames, to a ``send`` callable: the WebSocket in
+production, a list in tests. This module owns the parts that do not depend
+on the provider: compact encoding, strict JSON (no ``NaN``), and the closed
+state.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, TypeAlias
+
+import anyio
+
+SendText: TypeAlias = Callable[[str], Awaitable[None]]
+"""Sends one text frame; raises ``anyio.BrokenResourceError`` when the connection is gone."""
+
+CloseTransport: TypeAlias = Callable[[], Awaitable[None]]
+
+
+def encode_base64(data: bytes) -> str:
+    """Standard base64, as both providers expect for media payloads."""
+    return base64.b64encode(data).decode("ascii")
+
+
+def dump_json_value(value: object, *, what: str) -> str:
+    """Serialise a tool result for the wire; a value JSON cannot carry is a ``TypeError``.
+
+    ``NaN`` and infinities are refused rather than written as the non-standard
+    tokens Python's ``json`` would emit, which the provider could not parse.
+    """
+    try:
+        return json.dumps(value, ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{what} is not JSON-serialisable: {exc}") from exc
+
+
+class JsonMessageSender:
+    """Sends client messages as compact JSON text frames, and refuses once closed.
+
+    Messages from one call are sent in order; concurrent calls interleave at
+    message granularity (the transport never splits a frame).
+    """
+
+    __slots__ = ("_close", "_closed", "_send")
+
+    def __init__(self, send: SendText, close: CloseTransport | None = None) -> None:
+        self._send = send
+        self._close = close
+        self._closed = False
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`aclose` was called."""
+        return self._closed
+
+    async def send(self, message: Mapping[str, Any]) -> None:
+        """Encode and send one message; ``anyio.ClosedResourceError`` after :meth:`aclose`.
+
+        A message JSON cannot carry (an object that is not JSON, ``NaN``) raises
+        ``TypeError`` before anything is sent.
+        """
+        if self._closed:
+            raise anyio.ClosedResourceError
+        try:
+            frame = json.dumps(message, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"the client message is not JSON-serialisable: {exc}") from exc
+        await self._send(frame)
+
+    async def aclose(self) -> None:
+        """Refuse further messages and close the transport, if one was given. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._close is not None:
+            await self._close()

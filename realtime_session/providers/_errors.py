@@ -1,0 +1,70 @@
+"""Errors raised by the provider adapters, the WebSocket transport and the trace loader."""
+
+from __future__ import annotations
+
+import os
+from typing import final
+
+__all__ = (
+    "MissingDependencyError",
+    "ProviderConnectionError",
+    "TraceFormatError",
+    "UnsupportedCommandError",
+    "UnsupportedInputError",
+)
+
+
+@final
+class MissingDependencyError(ImportError):
+    """A feature needs an optional dependency that is not installed.
+
+    The message names the extra that provides it, e.g.
+    ``pip install 'realtime-session[ws]'``.
+    """
+
+    def __init__(
+        self, feature: str, *, extra: str, module: str, problem: str = "is not installed"
+    ) -> None:
+        upgrade = "" if problem == "is not installed" else "-U "
+        super().__init__(
+            f"{feature} needs the {module!r} package, which {problem}: "
+            f"pip install {upgrade}'realtime-session[{extra}]'",
+            name=module,
+        )
+        self.extra = extra
+
+
+@final
+class ProviderConnectionError(ConnectionError):
+    """The connection to the provider could not be opened or set up.
+
+    Raised by the adapters' ``connect()`` before it yields: the WebSocket
+    handshake failed, the server could not be reached, or it closed the
+    connection (or stayed silent) before acknowledging the session setup. A
+    connection that drops *after* ``connect()`` yielded is not raised: it ends
+    the event stream with a fatal ``ProviderError`` instead.
+    """
+
+
+@final
+class UnsupportedInputError(NotImplementedError):
+    """The provider cannot take this input: a kind it does not accept (video for
+    OpenAI Realtime) or an audio format other than the one the session expects.
+    The adapters never resample or transcode; the message names the field at fault.
+    """
+
+
+@final
+class UnsupportedCommandError(NotImplementedError):
+    """The provider has no wire message for this command in its current configuration."""
+
+
+@final
+class TraceFormatError(ValueError):
+    """A trace file could not be read: the message names the file, the line and the reason."""
+
+    def __init__(self, path: str | os.PathLike[str], line: int, reason: str) -> None:
+        super().__init__(f"{os.fspath(path)}, line {line}: {reason}")
+        self.path = os.fspath(path)
+        self.line = line
+        self.reason = reason

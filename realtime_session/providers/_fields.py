@@ -1,0 +1,160 @@
+"""Typed reads of untrusted provider JSON.
+
+Provider messages are decoded JSON: any field may be missing, null, or of the
+wrong type. The translators read every field through these helpers, which
+either return a value of the promised type or raise :class:`MalformedEvent`
+naming the field path, so a translator can turn the whole event into one
+non-fatal ``ProviderError`` instead of crashing halfway through it.
+
+Identity fields (ids) must be non-blank strings. Auxiliary figures (token
+counts) are read leniently: a wrong type reads as absent, because losing a
+usage figure is better than losing the end of a turn.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any, TypeAlias
+
+JsonObject: TypeAlias = Mapping[str, Any]
+
+
+def _refuse_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise ValueError(f"{text} does not fit a finite number")
+    return value
+
+
+def parse_json(text: str | bytes) -> Any:
+    """Decode standard JSON: ``NaN``, ``Infinity`` and overflowing numbers are errors.
+
+    Python's decoder accepts them by default, but no JSON peer can read them
+    back, so they must not get into events. Raises ``ValueError`` (or
+    ``RecursionError`` for absurd nesting).
+    """
+    return json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
+
+
+class MalformedEvent(Exception):
+    """A provider event lacks a required field or carries a value of the wrong type."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"field {field!r} {problem}")
+        self.field = field
+
+
+def _describe(value: object) -> str:
+    return "null" if value is None else type(value).__name__
+
+
+def obj(parent: JsonObject, key: str, where: str) -> JsonObject:
+    """A required JSON object."""
+    value = parent.get(key)
+    if isinstance(value, Mapping):
+        return value
+    if value is None:
+        raise MalformedEvent(f"{where}{key}", "is missing")
+    raise MalformedEvent(f"{where}{key}", f"must be an object, not {_describe(value)}")
+
+
+def opt_obj(parent: JsonObject, key: str, where: str) -> JsonObject | None:
+    """An optional JSON object: ``None`` when missing or null."""
+    value = parent.get(key)
+    if value is None or isinstance(value, Mapping):
+        return value
+    raise MalformedEvent(f"{where}{key}", f"must be an object, not {_describe(value)}")
+
+
+def opt_list(parent: JsonObject, key: str, where: str) -> list[Any] | None:
+    """An optional JSON array: ``None`` when missing or null."""
+    value = parent.get(key)
+    if value is None or isinstance(value, list):
+        return value
+    raise MalformedEvent(f"{where}{key}", f"must be an array, not {_describe(value)}")
+
+
+def ident(parent: JsonObject, key: str, where: str) -> str:
+    """A required identifier: a string that is not blank."""
+    value = parent.get(key)
+    if isinstance(value, str):
+        if value.strip():
+            return value
+        raise MalformedEvent(f"{where}{key}", "is blank")
+    if value is None:
+        raise MalformedEvent(f"{where}{key}", "is missing")
+    raise MalformedEvent(f"{where}{key}", f"must be a string, not {_describe(value)}")
+
+
+def opt_ident(parent: JsonObject, key: str, where: str) -> str | None:
+    """An optional identifier: ``None`` when missing, null or blank."""
+    value = parent.get(key)
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value if value.strip() else None
+    raise MalformedEvent(f"{where}{key}", f"must be a string, not {_describe(value)}")
+
+
+def text(parent: JsonObject, key: str, where: str) -> str:
+    """A required string (it may be empty)."""
+    value = parent.get(key)
+    if isinstance(value, str):
+        return value
+    if value is None:
+        raise MalformedEvent(f"{where}{key}", "is missing")
+    raise MalformedEvent(f"{where}{key}", f"must be a string, not {_describe(value)}")
+
+
+def opt_text(parent: JsonObject, key: str, where: str) -> str | None:
+    """An optional string: ``None`` when missing or null."""
+    value = parent.get(key)
+    if value is None or isinstance(value, str):
+        return value
+    raise MalformedEvent(f"{where}{key}", f"must be a string, not {_describe(value)}")
+
+
+def count(parent: JsonObject, key: str, where: str, *, default: int = 0) -> int:
+    """An optional non-negative integer (an index or a duration); ``default`` when missing."""
+    value = parent.get(key)
+    if value is None:
+        return default
+    # bool is an int subclass, and true is not an index.
+    if isinstance(value, int) and not isinstance(value, bool):
+        if value >= 0:
+            return value
+        raise MalformedEvent(f"{where}{key}", f"must not be negative, got {value}")
+    raise MalformedEvent(f"{where}{key}", f"must be an integer, not {_describe(value)}")
+
+
+def opt_bool(parent: JsonObject, key: str, where: str) -> bool:
+    """An optional boolean flag: ``False`` when missing or null."""
+    value = parent.get(key)
+    if value is None:
+        return False
+    if isinstance(value, bool):
+        return value
+    raise MalformedEvent(f"{where}{key}", f"must be a boolean, not {_describe(value)}")
+
+
+def lenient_count(parent: JsonObject | None, key: str) -> int | None:
+    """A non-negative integer figure, or ``None`` when it is missing or not one."""
+    if parent is None:
+        return None
+    value = parent.get(key)
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    return None
+
+
+def lenient_obj(parent: JsonObject | None, key: str) -> JsonObject | None:
+    """A nested object, or ``None`` when it is missing or not one."""
+    if parent is None:
+        return None
+    value = parent.get(key)
+    return value if isinstance(value, Mapping) else None

@@ -1,0 +1,424 @@
+"""The WebSocket transport shared by the OpenAI and Gemini adapters.
+
+:func:`open_websocket` opens the connection with the ``websockets`` library:
+its asyncio implementation under asyncio, its trio implementation under trio,
+always with an explicit maximum message size (provider messages that echo
+audio exceed the library's 1 MiB default). :func:`translated_events` runs the
+reader task: it decodes each frame as JSON, translates it into provider-neutral
+events and writes them, in order and without loss, to a memory object stream,
+the session's input.
+
+``websockets`` is an optional dependency (the ``ws`` extra): it is imported
+when a connection is opened, never at module import.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import TYPE_CHECKING, Any, final
+
+import anyio
+import anyio.abc
+
+from .. import events as ev
+from .._log import ModuleLogger
+from ._errors import MissingDependencyError, ProviderConnectionError
+from ._fields import parse_json
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+
+    from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+    from websockets.trio.client import ClientConnection as TrioConnection
+    from websockets.trio.client import connect as TrioConnect
+
+__all__ = (
+    "DEFAULT_MAX_MESSAGE_SIZE",
+    "WebSocketChannel",
+    "open_websocket",
+    "send_first_message",
+    "translated_events",
+)
+
+_log = ModuleLogger()
+
+DEFAULT_MAX_MESSAGE_SIZE = 16 * 1024 * 1024
+"""16 MiB: room for item echoes that carry audio, still a bound on a hostile peer."""
+
+_CLOSE_TIMEOUT_S = 2.0
+
+
+def _running_under_trio() -> bool:
+    # Only a program that imported trio can be running it; this keeps trio optional.
+    trio = sys.modules.get("trio")
+    if trio is None:
+        return False
+    try:
+        trio.lowlevel.current_task()
+    except RuntimeError:
+        return False
+    return True
+
+
+def _redact(url: str) -> str:
+    # A query string may carry credentials; error messages and logs never show it.
+    return url.split("?", 1)[0]
+
+
+async def _hold_trio_connection(
+    connect: TrioConnect,
+    release: anyio.Event,
+    *,
+    task_status: anyio.abc.TaskStatus[TrioConnection] = anyio.TASK_STATUS_IGNORED,
+) -> None:
+    guard = anyio.CancelScope()
+    with guard:
+        async with connect as connection:
+            # From here on the connection's own tasks (it runs a reader in a nursery)
+            # ignore the caller's cancellation, so that the closing handshake still
+            # runs when the caller is cancelled. Releasing ends the connection.
+            guard.shield = True
+            task_status.started(connection)
+            await release.wait()
+
+
+@asynccontextmanager
+async def _trio_connection(connect: TrioConnect) -> AsyncIterator[TrioConnection]:
+    """Open a trio WebSocket whose lifetime the caller's cancellation cannot cut short.
+
+    A trio connection lives in a nursery; cancelling the caller would cancel its
+    reader and drop the TCP connection without a close frame. Held in a task of
+    its own, shielded once open, it stays alive until the caller has closed it.
+    """
+    release = anyio.Event()
+    failure: BaseException | None = None
+    # Failures are re-raised outside the task group, so that they are not wrapped in a group.
+    async with anyio.create_task_group() as tg:
+        try:
+            connection: TrioConnection = await tg.start(_hold_trio_connection, connect, release)
+        except BaseException as exc:
+            failure = exc
+        else:
+            try:
+                yield connection
+            except BaseException as exc:
+                failure = exc
+            finally:
+                with anyio.CancelScope(shield=True):
+                    with anyio.move_on_after(2 * _CLOSE_TIMEOUT_S):
+                        await connection.aclose()
+                    release.set()
+    if failure is not None:
+        raise failure
+
+
+@final
+class WebSocketChannel:
+    """One open WebSocket connection, the same under asyncio and trio.
+
+    :meth:`receive` raises ``anyio.EndOfStream`` when the peer closed the
+    connection cleanly (close code 1000 or 1001), ``anyio.BrokenResourceError``
+    when it dropped (no close frame, an error close code, a network failure),
+    and ``anyio.ClosedResourceError`` once :meth:`aclose` was called here.
+    :meth:`send_text` raises the last two likewise.
+    """
+
+    __slots__ = ("_close", "_closed", "_closed_ok_type", "_closed_type", "_recv", "_send")
+
+    def __init__(
+        self,
+        *,
+        recv: Callable[[], Awaitable[str | bytes]],
+        send: Callable[[str], Awaitable[None]],
+        close: Callable[[], Awaitable[None]],
+        closed_type: type[Exception],
+        closed_ok_type: type[Exception],
+    ) -> None:
+        self._recv = recv
+        self._send = send
+        self._close = close
+        self._closed_type = closed_type
+        self._closed_ok_type = closed_ok_type
+        self._closed = False
+
+    async def receive(self) -> str | bytes:
+        """The next message, text or binary."""
+        if self._closed:
+            raise anyio.ClosedResourceError
+        try:
+            return await self._recv()
+        except self._closed_type as exc:
+            if self._closed:
+                raise anyio.ClosedResourceError from exc
+            if isinstance(exc, self._closed_ok_type):
+                raise anyio.EndOfStream from exc
+            raise anyio.BrokenResourceError(str(exc)) from exc
+
+    async def send_text(self, text: str) -> None:
+        """Send one text frame."""
+        if self._closed:
+            raise anyio.ClosedResourceError
+        try:
+            await self._send(text)
+        except self._closed_type as exc:
+            raise anyio.BrokenResourceError(str(exc)) from exc
+
+    async def aclose(self) -> None:
+        """Run the closing handshake (bounded by a short timeout). Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        await self._close()
+
+
+@asynccontextmanager
+async def open_websocket(
+    url: str,
+    *,
+    headers: Mapping[str, str],
+    max_message_size: int,
+    open_timeout: float,
+) -> AsyncIterator[WebSocketChannel]:
+    """Open a WebSocket to ``url``; leaving the context closes it.
+
+    Raises :class:`MissingDependencyError` without ``websockets``, and
+    :class:`ProviderConnectionError` when the server cannot be reached or
+    refuses the handshake. The closing handshake on exit is shielded from
+    cancellation and bounded by a short timeout, so leaving never hangs and
+    never skips the close.
+    """
+    if max_message_size <= 0:
+        raise ValueError(f"max_message_size must be positive, got {max_message_size}")
+    under_trio = _running_under_trio()
+    try:
+        import websockets.exceptions as ws_exceptions
+    except ImportError as exc:
+        raise MissingDependencyError(
+            "The WebSocket transport", extra="ws", module="websockets"
+        ) from exc
+    async with AsyncExitStack() as stack:
+        try:
+            if under_trio:
+                try:
+                    from websockets.trio.client import connect as trio_connect
+                except ImportError as exc:
+                    raise MissingDependencyError(
+                        "The WebSocket transport under trio",
+                        extra="ws",
+                        module="websockets",
+                        problem="is installed in a version without its trio implementation",
+                    ) from exc
+                trio_conn = await stack.enter_async_context(
+                    _trio_connection(
+                        trio_connect(
+                            url,
+                            additional_headers=dict(headers),
+                            max_size=max_message_size,
+                            open_timeout=open_timeout,
+                            close_timeout=_CLOSE_TIMEOUT_S,
+                        )
+                    )
+                )
+                channel = WebSocketChannel(
+                    recv=trio_conn.recv,
+                    send=trio_conn.send,
+                    close=trio_conn.aclose,
+                    closed_type=ws_exceptions.ConnectionClosed,
+                    closed_ok_type=ws_exceptions.ConnectionClosedOK,
+                )
+            else:
+                from websockets.asyncio.client import connect as asyncio_connect
+
+                asyncio_conn = await stack.enter_async_context(
+                    asyncio_connect(
+                        url,
+                        additional_headers=dict(headers),
+                        max_size=max_message_size,
+                        open_timeout=open_timeout,
+                        close_timeout=_CLOSE_TIMEOUT_S,
+                    )
+                )
+                channel = WebSocketChannel(
+                    recv=asyncio_conn.recv,
+                    send=asyncio_conn.send,
+                    close=asyncio_conn.close,
+                    closed_type=ws_exceptions.ConnectionClosed,
+                    closed_ok_type=ws_exceptions.ConnectionClosedOK,
+                )
+        except (OSError, TimeoutError, ws_exceptions.WebSocketException) as exc:
+            raise ProviderConnectionError(
+                f"could not open the WebSocket to {_redact(url)}: {exc}"
+            ) from exc
+        try:
+            yield channel
+        finally:
+            with anyio.CancelScope(shield=True):
+                await channel.aclose()
+
+
+async def send_first_message(
+    channel: WebSocketChannel, message: Mapping[str, Any], *, provider: str
+) -> None:
+    """Send the session setup; a connection that dies here never opened."""
+    try:
+        await channel.send_text(json.dumps(message, separators=(",", ":"), ensure_ascii=False))
+    except (anyio.BrokenResourceError, anyio.ClosedResourceError) as exc:
+        raise ProviderConnectionError(
+            f"the {provider} connection closed before the session setup was sent: {exc}"
+        ) from exc
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"the {provider} session configuration is not JSON: {exc}") from exc
+
+
+@final
+class _Reader:
+    """The reader task of one connection: frames in, translated events out."""
+
+    def __init__(
+        self,
+        channel: WebSocketChannel,
+        send: MemoryObjectSendStream[ev.RealtimeSessionEvent],
+        *,
+        provider: str,
+        translate: Callable[[Any], list[ev.RealtimeSessionEvent]],
+        after_frame: Callable[[], Awaitable[None]] | None,
+        ready: Callable[[], bool] | None,
+    ) -> None:
+        self._channel = channel
+        self._send = send
+        self._provider = provider
+        self._translate = translate
+        self._after_frame = after_frame
+        self._ready = ready
+        self.is_ready = ready is None
+        self.end_reason: str | None = None
+        # Set once the connection is ready, or once the reader ended without it.
+        self.settled = anyio.Event()
+        if self.is_ready:
+            self.settled.set()
+
+    async def run(self) -> None:
+        async with self._send:
+            try:
+                await self._read_frames()
+            finally:
+                self.settled.set()
+
+    async def _read_frames(self) -> None:
+        while True:
+            try:
+                frame = await self._channel.receive()
+            except anyio.EndOfStream:
+                self.end_reason = "the server closed the connection"
+                _log.info("provider_connection_closed", provider=self._provider)
+                return
+            except anyio.ClosedResourceError:
+                self.end_reason = "the connection was closed"
+                return
+            except anyio.BrokenResourceError as exc:
+                self.end_reason = f"the connection was lost: {exc}"
+                _log.warning("provider_connection_lost", provider=self._provider, error=str(exc))
+                lost = ev.ProviderError(
+                    code="connection_lost",
+                    message=f"the {self._provider} connection was lost: {exc}",
+                    fatal=True,
+                )
+                await self._deliver((lost,))
+                return
+            if not await self._deliver(self._decode(frame)):
+                return
+            if self._after_frame is not None:
+                # On a broken connection the next receive reports the loss as an event.
+                with contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError):
+                    await self._after_frame()
+            if not self.is_ready and self._ready is not None and self._ready():
+                self.is_ready = True
+                self.settled.set()
+
+    def _decode(self, frame: str | bytes) -> list[ev.RealtimeSessionEvent]:
+        try:
+            message = parse_json(frame)
+        except (ValueError, RecursionError) as exc:
+            return [
+                ev.ProviderError(
+                    code="invalid_json",
+                    message=f"a {self._provider} message is not valid JSON: {exc}",
+                )
+            ]
+        return self._translate(message)
+
+    async def _deliver(
+        self, events: tuple[ev.RealtimeSessionEvent, ...] | list[ev.RealtimeSessionEvent]
+    ) -> bool:
+        """Write events in order; ``False`` once the session closed its end of the stream."""
+        send = self._send
+        try:
+            for event in events:
+                try:
+                    send.send_nowait(event)
+                except anyio.WouldBlock:
+                    # The session is behind: wait rather than drop, the stream is lossless.
+                    await send.send(event)
+        except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+            return False
+        return True
+
+
+@asynccontextmanager
+async def translated_events(
+    channel: WebSocketChannel,
+    *,
+    provider: str,
+    translate: Callable[[Any], list[ev.RealtimeSessionEvent]],
+    buffer: int,
+    after_frame: Callable[[], Awaitable[None]] | None = None,
+    ready: Callable[[], bool] | None = None,
+    ready_timeout: float = 10.0,
+) -> AsyncIterator[MemoryObjectReceiveStream[ev.RealtimeSessionEvent]]:
+    """Run the reader task of ``channel`` and yield the stream of translated events.
+
+    Each frame is JSON-decoded (a frame that is not JSON becomes a non-fatal
+    ``ProviderError``), passed to ``translate``, and its events are written in
+    order; when the stream is full the reader waits, so back-pressure reaches
+    the server through the socket instead of events being dropped. After each
+    frame ``after_frame`` runs (commands that wait for a response to finish).
+
+    The stream ends when the server closes the connection cleanly; a dropped
+    connection first delivers a fatal ``ProviderError(code="connection_lost")``.
+    With ``ready``, entering waits until ``ready()`` holds after some frame
+    (e.g. the setup acknowledgement) and raises :class:`ProviderConnectionError`
+    if the connection ends first or ``ready_timeout`` passes.
+
+    Leaving the context cancels the reader and closes the receive stream. An
+    exception from the body propagates unchanged (not wrapped in a group).
+    """
+    if buffer < 0:
+        raise ValueError(f"buffer must not be negative, got {buffer}")
+    send, receive = anyio.create_memory_object_stream[ev.RealtimeSessionEvent](buffer)
+    reader = _Reader(
+        channel, send, provider=provider, translate=translate, after_frame=after_frame, ready=ready
+    )
+    body_exc: BaseException | None = None
+    with receive:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(reader.run)
+            try:
+                if not reader.is_ready:
+                    with anyio.move_on_after(ready_timeout):
+                        await reader.settled.wait()
+                    if not reader.is_ready:
+                        reason = reader.end_reason or f"no answer within {ready_timeout} s"
+                        raise ProviderConnectionError(
+                            f"the {provider} session was not set up: {reason}"
+                        )
+                yield receive
+            except BaseException as exc:
+                # Re-raised below, outside the task group, so that it is not wrapped in a group.
+                body_exc = exc
+            finally:
+                tg.cancel_scope.cancel()
+    if body_exc is not None:
+        raise body_exc

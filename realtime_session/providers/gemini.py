@@ -1,0 +1,746 @@
+"""Gemini Live adapter: server messages in, provider-neutral events out, commands back.
+
+Gemini Live (``BidiGenerateContent``) speaks camelCase JSON, and one server
+message may carry several fields at once (content, transcriptions, a turn
+boundary, usage, a tool call). It has no item ids, no ``previous_item_id`` and
+no truncation: the translator synthesises stable ids per turn and chains them
+so the transcript orders user → assistant → tool → assistant, and the session
+estimates what the user heard after a barge-in by itself
+(``GeminiLiveCommands.supports_truncation`` is ``False``).
+
+- :class:`GeminiLiveTranslator` — pure, stateful, no I/O.
+- :class:`GeminiLiveCommands` — the command verbs as client messages.
+- :func:`connect` — opens the WebSocket, sends the setup, waits for
+  ``setupComplete`` and yields ``(events, commands)``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any, Final, final
+
+import attrs
+
+from .. import events as ev
+from .._log import ModuleLogger
+from ..transcript import ItemSkipped
+from . import _fields as f
+from ._commands import CloseTransport, JsonMessageSender, SendText, encode_base64
+from ._errors import UnsupportedCommandError, UnsupportedInputError
+from ._ws import (
+    DEFAULT_MAX_MESSAGE_SIZE,
+    open_websocket,
+    send_first_message,
+    translated_events,
+)
+
+if TYPE_CHECKING:
+    from anyio.streams.memory import MemoryObjectReceiveStream
+
+__all__ = ("GeminiLiveTranslator", "GeminiLiveCommands", "connect", "DEFAULT_URL")
+
+_log = ModuleLogger(provider="gemini")
+
+DEFAULT_URL: Final = (
+    "wss://generativelanguage.googleapis.com/ws/"
+    "google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent"
+)
+
+_KNOWN_FIELDS: Final = frozenset(
+    {
+        "setupComplete",
+        "serverContent",
+        "toolCall",
+        "toolCallCancellation",
+        "usageMetadata",
+        "goAway",
+        "sessionResumptionUpdate",
+        "voiceActivity",
+        # Informational; nothing in them changes the conversation.
+        "voiceActivityDetectionSignal",
+    }
+)
+_PCM_MIME_TYPES: Final = frozenset({"audio/pcm", "audio/pcm16", "audio/l16"})
+
+
+@attrs.define(slots=True)
+class _UserTurn:
+    """An open user segment: the transcription of one user utterance so far."""
+
+    item_id: str
+    previous_item_id: str | None
+    parts: list[str] = attrs.Factory(list)
+
+
+@attrs.define(slots=True)
+class _ModelTurn:
+    """The model response being generated."""
+
+    response_id: str
+    user_item_id: str
+    spoken_item: str | None = None
+    text_item: str | None = None
+    interrupted: bool = False
+    tool_called: bool = False
+    deltas: int = 0
+
+
+@final
+class GeminiLiveTranslator:
+    """Translates Gemini Live server messages into provider-neutral events.
+
+    Feed every server message, in arrival order, to :meth:`translate`. Bad
+    input never raises: a message that is not an object, or a field with the
+    wrong shape, becomes a non-fatal ``ProviderError(code="malformed_event")``
+    naming the field, and the other fields of the same message still count.
+
+    Identity. Each model response gets a response id and up to two assistant
+    items (one for speech — audio and its transcription — and one for display
+    text); each user utterance gets a user item. Ids are ``{prefix}_resp_N``,
+    ``{prefix}_item_N``, ``{prefix}_user_N`` and ``{prefix}_call_{id}``, from a
+    counter: stable for a given message sequence. Each new item names the
+    previous one as its predecessor. A response always follows a user item:
+    when the user's transcription has not arrived when the model starts
+    talking, the user item is reserved then and filled in when it arrives; a
+    user item that never gets text ends as a contentless anchor.
+
+    Turns. The user's text is published as ``InputTranscriptPartial`` (the
+    transcript so far) and becomes final (``InputTranscriptFinalForItem``) when
+    the provider marks it finished, when the model is interrupted, or when the
+    response it precedes completes. ``turnComplete`` completes the response
+    with the usage of the latest ``usageMetadata``. ``interrupted`` yields
+    ``Interrupted`` (once per response) and ``TurnStarted``; the response then
+    completes as ``cancelled``. A ``toolCall`` yields one ``ToolCallRequested``
+    per function call and a contentless anchor for it; the response completes
+    as ``tool_use`` at ``turnComplete`` or when the model goes on after the tool
+    answered, which starts a new response. ``toolCallCancellation`` yields one
+    ``ToolCallCancelled`` per id. ``goAway`` yields a non-fatal ``ProviderError``
+    warning that the server will close the connection.
+    """
+
+    def __init__(self, *, id_prefix: str = "gemini") -> None:
+        if not id_prefix.strip():
+            raise ValueError("id_prefix must not be blank")
+        self._prefix = id_prefix
+        self._counter = 0
+        self._last_item: str | None = None
+        self._prev_of: dict[str, str | None] = {}
+        self._user: _UserTurn | None = None
+        self._turn: _ModelTurn | None = None
+        self._usage: ev.Usage | None = None
+        self._user_speaking = False
+        self._call_names: dict[str, str] = {}
+        self._unknown: set[str] = set()
+        self._setup_complete = False
+        self._session_id: str | None = None
+        self._resumption_handle: str | None = None
+
+    @property
+    def setup_complete(self) -> bool:
+        """Whether the server acknowledged the session setup (``setupComplete``)."""
+        return self._setup_complete
+
+    @property
+    def session_id(self) -> str | None:
+        """The session id from ``setupComplete``, when the server sent one."""
+        return self._session_id
+
+    @property
+    def resumption_handle(self) -> str | None:
+        """The latest resumable session handle from ``sessionResumptionUpdate``."""
+        return self._resumption_handle
+
+    def tool_name(self, call_id: str) -> str | None:
+        """The function name of a requested call that was not cancelled, if known."""
+        return self._call_names.get(call_id)
+
+    def translate(self, server_message: object) -> list[ev.RealtimeSessionEvent]:
+        """Translate one server message; see the class documentation for the rules."""
+        if not isinstance(server_message, Mapping):
+            return [
+                _malformed(
+                    "server message", f"must be an object, not {type(server_message).__name__}"
+                )
+            ]
+        out: list[ev.RealtimeSessionEvent] = []
+        content = server_message.get("serverContent")
+        # Order matters: a turn boundary in a message comes after the content and
+        # the tool calls it carries, and usage is known before the turn completes.
+        steps = (
+            ("setupComplete", self._on_setup_complete),
+            ("voiceActivity", self._on_voice_activity),
+            ("usageMetadata", self._on_usage),
+            ("serverContent", self._on_content),
+            ("toolCall", self._on_tool_call),
+            ("toolCallCancellation", self._on_tool_call_cancellation),
+            ("goAway", self._on_go_away),
+            ("sessionResumptionUpdate", self._on_resumption_update),
+        )
+        for key, step in steps:
+            value = server_message.get(key)
+            if value is None:
+                continue
+            self._guarded(key, step, value, out)
+        if isinstance(content, Mapping) and content.get("turnComplete") is not None:
+            self._guarded("serverContent", self._on_turn_complete, content, out)
+        for key in server_message:
+            if key not in _KNOWN_FIELDS and key not in self._unknown:
+                self._unknown.add(key)
+                _log.info("unknown_server_field_ignored", field=key)
+        return out
+
+    def _guarded(
+        self,
+        key: str,
+        step: Callable[[f.JsonObject, list[ev.RealtimeSessionEvent]], None],
+        value: object,
+        out: list[ev.RealtimeSessionEvent],
+    ) -> None:
+        try:
+            if not isinstance(value, Mapping):
+                raise f.MalformedEvent(key, f"must be an object, not {type(value).__name__}")
+            step(value, out)
+        except f.MalformedEvent as exc:
+            out.append(_malformed(key, str(exc)))
+        except Exception as exc:
+            # A translator defect must not take the connection down with it.
+            _log.exception("translator_failed", field=key)
+            out.append(ev.ProviderError(code="translator_error", message=f"{key}: {exc!r}"))
+
+    # -- identity ---------------------------------------------------------------
+
+    def _new_id(self, kind: str) -> str:
+        self._counter += 1
+        return f"{self._prefix}_{kind}_{self._counter}"
+
+    def _chain(self, item_id: str) -> str:
+        self._prev_of[item_id] = self._last_item
+        self._last_item = item_id
+        return item_id
+
+    def _open_user(self) -> _UserTurn:
+        if self._user is None:
+            item_id = self._new_id("user")
+            self._user = _UserTurn(item_id=item_id, previous_item_id=self._last_item)
+            self._chain(item_id)
+        return self._user
+
+    def _close_user(self, out: list[ev.RealtimeSessionEvent], only: str | None = None) -> None:
+        user = self._user
+        if user is None or (only is not None and user.item_id != only):
+            return
+        self._user = None
+        text = "".join(user.parts)
+        if text.strip():
+            out.append(
+                ev.InputTranscriptFinalForItem(
+                    item_id=user.item_id, previous_item_id=user.previous_item_id, text=text
+                )
+            )
+        else:
+            # Nothing was transcribed: the item keeps its place without content.
+            out.append(
+                ev.RealtimeTranscript(
+                    event=ItemSkipped(item_id=user.item_id, previous_item_id=user.previous_item_id)
+                )
+            )
+
+    def _model_turn(self, out: list[ev.RealtimeSessionEvent]) -> _ModelTurn:
+        turn = self._turn
+        if turn is not None and (turn.tool_called or turn.interrupted):
+            # Output after a tool call is the model going on with the result; output
+            # after an interruption is a new generation. Either is a response of its own.
+            stop = ev.StopReason.CANCELLED if turn.interrupted else ev.StopReason.TOOL_USE
+            self._finish_turn(out, stop)
+            turn = None
+        if turn is None:
+            user = self._open_user()
+            turn = self._turn = _ModelTurn(
+                response_id=self._new_id("resp"), user_item_id=user.item_id
+            )
+            self._user_speaking = False
+        return turn
+
+    def _finish_turn(self, out: list[ev.RealtimeSessionEvent], stop: ev.StopReason) -> None:
+        turn = self._turn
+        if turn is None:
+            return
+        self._turn = None
+        # The user's words commit before the answer to them.
+        self._close_user(out, only=turn.user_item_id)
+        usage, self._usage = self._usage or ev.Usage(), None
+        out.append(ev.TurnCompleted(response_id=turn.response_id, stop_reason=stop, usage=usage))
+
+    def _spoken_item(self, turn: _ModelTurn) -> str:
+        if turn.spoken_item is None:
+            turn.spoken_item = self._chain(self._new_id("item"))
+        return turn.spoken_item
+
+    def _text_item(self, turn: _ModelTurn) -> str:
+        if turn.text_item is None:
+            turn.text_item = self._chain(self._new_id("item"))
+        return turn.text_item
+
+    def _delta_id(self, turn: _ModelTurn, item_id: str) -> str:
+        turn.deltas += 1
+        return f"{item_id}:{turn.deltas}"
+
+    # -- message fields -----------------------------------------------------------
+
+    def _on_setup_complete(self, value: f.JsonObject, out: list[ev.RealtimeSessionEvent]) -> None:
+        self._setup_complete = True
+        self._session_id = f.opt_ident(value, "sessionId", "setupComplete.")
+
+    def _on_voice_activity(self, value: f.JsonObject, out: list[ev.RealtimeSessionEvent]) -> None:
+        kind = f.opt_text(value, "voiceActivityType", "voiceActivity.")
+        if kind == "ACTIVITY_START":
+            self._user_started(out)
+        elif kind == "ACTIVITY_END":
+            self._user_speaking = False
+            out.append(ev.TurnCommitted())
+
+    def _user_started(self, out: list[ev.RealtimeSessionEvent]) -> None:
+        if not self._user_speaking:
+            self._user_speaking = True
+            out.append(ev.TurnStarted())
+
+    def _on_usage(self, value: f.JsonObject, out: list[ev.RealtimeSessionEvent]) -> None:
+        # Billing counts tool-use prompts as input and thinking as output.
+        prompt = f.lenient_count(value, "promptTokenCount") or 0
+        tool_prompt = f.lenient_count(value, "toolUsePromptTokenCount") or 0
+        response = f.lenient_count(value, "responseTokenCount")
+        if response is None:
+            response = f.lenient_count(value, "candidatesTokenCount") or 0
+        thoughts = f.lenient_count(value, "thoughtsTokenCount") or 0
+        self._usage = ev.Usage(
+            input_tokens=prompt + tool_prompt,
+            output_tokens=response + thoughts,
+            cache_read_tokens=f.lenient_count(value, "cachedContentTokenCount"),
+        )
+
+    def _on_content(self, content: f.JsonObject, out: list[ev.RealtimeSessionEvent]) -> None:
+        where = "serverContent."
+        transcription = f.opt_obj(content, "inputTranscription", where)
+        if transcription is not None:
+            self._on_input_transcription(transcription, out)
+        interim = f.opt_obj(content, "interimInputTranscription", where)
+        if interim is not None:
+            interim_text = f.opt_text(interim, "text", where + "interimInputTranscription.")
+            if interim_text:
+                out.append(ev.InputTranscriptPartial(text=interim_text))
+        model_turn = f.opt_obj(content, "modelTurn", where)
+        if model_turn is not None:
+            self._on_model_turn(model_turn, out)
+        output = f.opt_obj(content, "outputTranscription", where)
+        if output is not None:
+            delta = f.opt_text(output, "text", where + "outputTranscription.")
+            if delta:
+                turn = self._model_turn(out)
+                item_id = self._spoken_item(turn)
+                out.append(
+                    ev.OutputAudioTranscriptDeltaForItem(
+                        response_id=turn.response_id,
+                        delta_id=self._delta_id(turn, item_id),
+                        item_id=item_id,
+                        previous_item_id=self._prev_of.get(item_id),
+                        delta=delta,
+                    )
+                )
+        if f.opt_bool(content, "interrupted", where):
+            self._on_interrupted(out)
+
+    def _on_input_transcription(
+        self, transcription: f.JsonObject, out: list[ev.RealtimeSessionEvent]
+    ) -> None:
+        where = "serverContent.inputTranscription."
+        delta = f.opt_text(transcription, "text", where) or ""
+        finished = f.opt_bool(transcription, "finished", where)
+        if delta:
+            user = self._open_user()
+            user.parts.append(delta)
+            out.append(ev.InputTranscriptPartial(text="".join(user.parts)))
+        if finished:
+            self._close_user(out)
+
+    def _on_model_turn(self, model_turn: f.JsonObject, out: list[ev.RealtimeSessionEvent]) -> None:
+        parts = f.opt_list(model_turn, "parts", "serverContent.modelTurn.") or []
+        for index, part in enumerate(parts):
+            where = f"serverContent.modelTurn.parts[{index}]"
+            try:
+                if not isinstance(part, Mapping):
+                    raise f.MalformedEvent(where, "must be an object")
+                self._on_part(part, where + ".", out)
+            except f.MalformedEvent as exc:
+                out.append(_malformed("serverContent", str(exc)))
+
+    def _on_part(self, part: f.JsonObject, where: str, out: list[ev.RealtimeSessionEvent]) -> None:
+        if f.opt_bool(part, "thought", where):
+            return  # the model's thinking is not part of the conversation
+        inline = f.opt_obj(part, "inlineData", where)
+        if inline is not None:
+            self._on_inline_data(inline, where + "inlineData.", out)
+        text = f.opt_text(part, "text", where)
+        if text:
+            turn = self._model_turn(out)
+            item_id = self._text_item(turn)
+            out.append(
+                ev.OutputTextDeltaForItem(
+                    response_id=turn.response_id,
+                    delta_id=self._delta_id(turn, item_id),
+                    item_id=item_id,
+                    previous_item_id=self._prev_of.get(item_id),
+                    delta=text,
+                )
+            )
+
+    def _on_inline_data(
+        self, inline: f.JsonObject, where: str, out: list[ev.RealtimeSessionEvent]
+    ) -> None:
+        mime = f.opt_text(inline, "mimeType", where) or "audio/pcm"
+        payload = f.text(inline, "data", where)
+        try:
+            data = base64.b64decode(payload, validate=True)
+        except (binascii.Error, ValueError):
+            raise f.MalformedEvent(where + "data", "is not valid base64") from None
+        base = mime.split(";", 1)[0].strip().lower()
+        if base.startswith("audio/"):
+            turn = self._model_turn(out)
+            item_id = self._spoken_item(turn)
+            out.append(
+                ev.OutputAudioChunk(
+                    chunk=ev.RealtimeAudioChunk(
+                        data=data, sample_rate_hz=_rate_of(mime) or 24000, mime_type=base
+                    ),
+                    response_id=turn.response_id,
+                    item_id=item_id,
+                )
+            )
+        elif base.startswith("image/"):
+            turn = self._model_turn(out)
+            out.append(
+                ev.OutputVideoChunk(
+                    chunk=ev.RealtimeVideoChunk(data=data, mime_type=base),
+                    response_id=turn.response_id,
+                )
+            )
+        elif base not in self._unknown:
+            self._unknown.add(base)
+            _log.info("unknown_inline_data_ignored", mime_type=base)
+
+    def _on_interrupted(self, out: list[ev.RealtimeSessionEvent]) -> None:
+        turn = self._turn
+        if turn is not None and not turn.interrupted:
+            turn.interrupted = True
+            out.append(ev.Interrupted(response_id=turn.response_id))
+            # What the user says next is a new utterance, not the end of the old one.
+            self._close_user(out, only=turn.user_item_id)
+        self._user_started(out)
+
+    def _on_turn_complete(self, content: f.JsonObject, out: list[ev.RealtimeSessionEvent]) -> None:
+        if not f.opt_bool(content, "turnComplete", "serverContent."):
+            return
+        turn = self._turn
+        if turn is None:
+            # The model stayed silent: the user's turn still ends here.
+            self._close_user(out)
+            self._usage = None
+            return
+        if turn.interrupted:
+            stop = ev.StopReason.CANCELLED
+        elif turn.tool_called:
+            stop = ev.StopReason.TOOL_USE
+        else:
+            stop = ev.StopReason.END_TURN
+        self._finish_turn(out, stop)
+
+    def _on_tool_call(self, value: f.JsonObject, out: list[ev.RealtimeSessionEvent]) -> None:
+        calls = f.opt_list(value, "functionCalls", "toolCall.") or []
+        for index, call in enumerate(calls):
+            where = f"toolCall.functionCalls[{index}]."
+            try:
+                if not isinstance(call, Mapping):
+                    raise f.MalformedEvent(where[:-1], "must be an object")
+                call_id = f.ident(call, "id", where)
+                name = f.ident(call, "name", where)
+                arguments: ev.JsonValue = call.get("args")
+                if arguments is None:
+                    arguments = {}
+            except f.MalformedEvent as exc:
+                out.append(_malformed("toolCall", str(exc)))
+                continue
+            if call_id in self._call_names:
+                continue
+            turn = self._model_turn(out) if self._turn is None else self._turn
+            turn.tool_called = True
+            self._call_names[call_id] = name
+            anchor = self._chain(f"{self._prefix}_call_{call_id}")
+            out.append(
+                ev.RealtimeTranscript(
+                    event=ItemSkipped(item_id=anchor, previous_item_id=self._prev_of[anchor])
+                )
+            )
+            out.append(ev.ToolCallRequested(call_id=call_id, tool_name=name, arguments=arguments))
+
+    def _on_tool_call_cancellation(
+        self, value: f.JsonObject, out: list[ev.RealtimeSessionEvent]
+    ) -> None:
+        ids = f.opt_list(value, "ids", "toolCallCancellation.") or []
+        for index, call_id in enumerate(ids):
+            if not isinstance(call_id, str) or not call_id.strip():
+                out.append(
+                    _malformed(
+                        "toolCallCancellation",
+                        f"field 'toolCallCancellation.ids[{index}]' must be a non-blank string",
+                    )
+                )
+                continue
+            self._call_names.pop(call_id, None)
+            out.append(ev.ToolCallCancelled(call_id=call_id))
+
+    def _on_go_away(self, value: f.JsonObject, out: list[ev.RealtimeSessionEvent]) -> None:
+        time_left = f.opt_text(value, "timeLeft", "goAway.")
+        when = f"in {time_left}" if time_left else "soon"
+        out.append(
+            ev.ProviderError(code="go_away", message=f"the server will close the connection {when}")
+        )
+
+    def _on_resumption_update(
+        self, value: f.JsonObject, out: list[ev.RealtimeSessionEvent]
+    ) -> None:
+        handle = f.opt_ident(value, "newHandle", "sessionResumptionUpdate.")
+        if handle is not None and f.opt_bool(value, "resumable", "sessionResumptionUpdate."):
+            self._resumption_handle = handle
+
+
+def _malformed(where: str, problem: str) -> ev.ProviderError:
+    return ev.ProviderError(code="malformed_event", message=f"{where}: {problem}")
+
+
+def _rate_of(mime: str) -> int | None:
+    for parameter in mime.split(";")[1:]:
+        key, _, value = parameter.partition("=")
+        if key.strip().lower() == "rate" and value.strip().isdigit():
+            return int(value.strip()) or None
+    return None
+
+
+def _manual_activity(setup: Mapping[str, Any]) -> bool:
+    config = setup.get("realtimeInputConfig")
+    detection = config.get("automaticActivityDetection") if isinstance(config, Mapping) else None
+    return isinstance(detection, Mapping) and detection.get("disabled") is True
+
+
+@final
+class GeminiLiveCommands:
+    """The session's command verbs as Gemini Live client messages.
+
+    Gemini has two ways to mark the user's turn. With automatic activity
+    detection (the default) the server listens for speech itself; then
+    :meth:`commit_turn` sends ``audioStreamEnd`` (flush the buffered audio, the
+    microphone paused) and :meth:`interrupt` is not available — the server
+    interrupts on its own when the user speaks. With manual activity detection
+    (``realtimeInputConfig.automaticActivityDetection.disabled``) the client
+    brackets each utterance: audio opens an activity (``activityStart``) when
+    none is open, :meth:`commit_turn` closes it (``activityEnd``), and
+    :meth:`interrupt` opens one, which stops the model.
+
+    Gemini has no truncate command (``supports_truncation`` is ``False``): the
+    server assumes real-time playback, and the session cuts its own transcript.
+    """
+
+    supports_truncation: Final = False
+
+    def __init__(
+        self,
+        send: SendText,
+        translator: GeminiLiveTranslator,
+        *,
+        manual_activity: bool = False,
+        close: CloseTransport | None = None,
+    ) -> None:
+        self._sender = JsonMessageSender(send, close)
+        self._translator = translator
+        self._manual_activity = manual_activity
+        self._activity_open = False
+
+    @property
+    def manual_activity(self) -> bool:
+        """Whether the client marks the user's activity (see the class documentation)."""
+        return self._manual_activity
+
+    async def send_input(self, chunk: ev.RealtimeInputChunk) -> None:
+        """Send user input as ``realtimeInput``: PCM16 audio at its own rate, a video frame, or text.
+
+        Audio must be mono PCM16 (``audio/pcm``); Gemini resamples any rate, which
+        travels in the mime type. Raises :class:`UnsupportedInputError` otherwise.
+        """
+        if isinstance(chunk, ev.AudioInput):
+            audio = chunk.chunk
+            base = audio.mime_type.split(";", 1)[0].strip().lower()
+            if base not in _PCM_MIME_TYPES:
+                raise UnsupportedInputError(
+                    f"AudioInput.chunk.mime_type is {audio.mime_type!r}; Gemini Live takes PCM16"
+                )
+            if audio.channels != 1:
+                raise UnsupportedInputError(
+                    f"AudioInput.chunk.channels is {audio.channels}; Gemini Live takes mono audio"
+                )
+            if audio.sample_rate_hz <= 0:
+                raise UnsupportedInputError(
+                    f"AudioInput.chunk.sample_rate_hz is {audio.sample_rate_hz}"
+                )
+            await self._open_activity()
+            await self._sender.send(
+                {
+                    "realtimeInput": {
+                        "audio": {
+                            "data": encode_base64(audio.data),
+                            "mimeType": f"audio/pcm;rate={audio.sample_rate_hz}",
+                        }
+                    }
+                }
+            )
+        elif isinstance(chunk, ev.VideoInput):
+            await self._sender.send(
+                {
+                    "realtimeInput": {
+                        "video": {
+                            "data": encode_base64(chunk.chunk.data),
+                            "mimeType": chunk.chunk.mime_type,
+                        }
+                    }
+                }
+            )
+        elif isinstance(chunk, ev.TextInput):
+            await self._sender.send({"realtimeInput": {"text": chunk.text}})
+        else:
+            raise TypeError(f"send_input expects a RealtimeInputChunk, not {type(chunk).__name__}")
+
+    async def _open_activity(self) -> None:
+        if self._manual_activity and not self._activity_open:
+            self._activity_open = True
+            await self._sender.send({"realtimeInput": {"activityStart": {}}})
+
+    async def commit_turn(self) -> None:
+        """End the user's turn: ``activityEnd`` (manual activity) or ``audioStreamEnd``.
+
+        With manual activity and no activity open there is nothing to end, and
+        nothing is sent.
+        """
+        if not self._manual_activity:
+            await self._sender.send({"realtimeInput": {"audioStreamEnd": True}})
+        elif self._activity_open:
+            self._activity_open = False
+            await self._sender.send({"realtimeInput": {"activityEnd": {}}})
+
+    async def interrupt(self) -> None:
+        """Stop the model by starting a user activity (manual activity detection only).
+
+        Raises :class:`UnsupportedCommandError` under automatic activity
+        detection, where Gemini has no client message that stops the model.
+        """
+        if not self._manual_activity:
+            raise UnsupportedCommandError(
+                "Gemini Live interrupts on its own voice activity detection; an explicit "
+                "interrupt needs realtimeInputConfig.automaticActivityDetection.disabled = true"
+            )
+        if self._activity_open:
+            # An activity is already open; closing and reopening it is what interrupts.
+            await self._sender.send({"realtimeInput": {"activityEnd": {}}})
+            self._activity_open = False
+        await self._open_activity()
+
+    async def truncate_assistant_output(
+        self, item_id: str, content_index: int, audio_played_ms: int
+    ) -> None:
+        """Not available: Gemini Live has no truncate command.
+
+        Raises :class:`UnsupportedCommandError`. The session checks
+        ``supports_truncation`` and cuts its own transcript instead.
+        """
+        raise UnsupportedCommandError(
+            "Gemini Live has no truncate command (supports_truncation is False)"
+        )
+
+    async def submit_tool_result(self, call_id: str, output: ev.JsonValue) -> None:
+        """Answer a tool call (``toolResponse``). A non-object result is sent as ``{"output": ...}``."""
+        response = output if isinstance(output, dict) else {"output": output}
+        await self._respond(call_id, response)
+
+    async def submit_tool_error(self, call_id: str, error: str) -> None:
+        """Answer a tool call with a failure: ``{"error": ...}``."""
+        await self._respond(call_id, {"error": error})
+
+    async def _respond(self, call_id: str, response: Mapping[str, ev.JsonValue]) -> None:
+        function_response: dict[str, Any] = {"id": call_id}
+        name = self._translator.tool_name(call_id)
+        if name is not None:
+            function_response["name"] = name
+        function_response["response"] = response
+        try:
+            await self._sender.send({"toolResponse": {"functionResponses": [function_response]}})
+        except TypeError as exc:
+            raise TypeError(f"the result of tool call {call_id!r}: {exc}") from exc
+
+    async def aclose(self) -> None:
+        """Close the connection (when these commands own one) and refuse further verbs."""
+        await self._sender.aclose()
+
+
+@asynccontextmanager
+async def connect(
+    *,
+    api_key: str,
+    model: str = "gemini-live-2.5-flash-preview",
+    url: str | None = None,
+    session_config: Mapping[str, Any] | None = None,
+    max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
+    buffer: int = 256,
+    extra_headers: Mapping[str, str] | None = None,
+    open_timeout: float = 10.0,
+) -> AsyncIterator[tuple[MemoryObjectReceiveStream[ev.RealtimeSessionEvent], GeminiLiveCommands]]:
+    """Open a Gemini Live WebSocket, set the session up, and yield ``(events, commands)``.
+
+    The setup message asks for audio output with input and output
+    transcription; ``session_config`` adds to it or overrides it key by key
+    (``systemInstruction``, ``tools``, ``realtimeInputConfig``, ...). The API key
+    travels in the ``x-goog-api-key`` header. Entering waits for the server's
+    ``setupComplete`` (at most ``open_timeout`` seconds) and raises
+    :class:`ProviderConnectionError` if it does not come.
+
+    The stream ends when the server closes the connection; a dropped
+    connection ends it with a fatal ``ProviderError(code="connection_lost")``.
+    Leaving the context stops the reader and closes the socket.
+    """
+    target = url if url is not None else DEFAULT_URL
+    setup: dict[str, Any] = {
+        "model": model if model.startswith("models/") else f"models/{model}",
+        "generationConfig": {"responseModalities": ["AUDIO"]},
+        "inputAudioTranscription": {},
+        "outputAudioTranscription": {},
+    }
+    setup.update(session_config or {})
+    headers = {"x-goog-api-key": api_key, **(extra_headers or {})}
+    translator = GeminiLiveTranslator()
+    async with open_websocket(
+        target, headers=headers, max_message_size=max_message_size, open_timeout=open_timeout
+    ) as channel:
+        commands = GeminiLiveCommands(
+            channel.send_text,
+            translator,
+            manual_activity=_manual_activity(setup),
+            close=channel.aclose,
+        )
+        await send_first_message(channel, {"setup": setup}, provider="gemini")
+        async with translated_events(
+            channel,
+            provider="gemini",
+            translate=translator.translate,
+            buffer=buffer,
+            ready=lambda: translator.setup_complete,
+            ready_timeout=open_timeout,
+        ) as events:
+            yield events, commands

@@ -1,0 +1,362 @@
+"""A provider that plays a script: for tests, demos and benchmarks.
+
+:class:`ScriptedProvider` feeds a list of provider events, or a recorded
+trace, into a memory object stream (a session's input), optionally paced at
+the trace's own timing or a multiple of it, and records every command it
+receives. :func:`load_trace` reads a trace file; the command line reuses it.
+
+A trace is JSON Lines. Each line is one raw provider server event (format
+``"openai"`` or ``"gemini"``, translated here with a fresh translator) or one
+wire-codec event (format ``"events"``), optionally wrapped as
+``{"t": seconds_since_start, "event": {...}}`` to keep its timing. Without an
+explicit format, the first line decides.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import AsyncIterator, Iterable, Mapping
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any, Final, Literal, TypeAlias, final, get_args
+
+import anyio
+import anyio.lowlevel
+import attrs
+
+from .. import events as ev
+from ._errors import TraceFormatError
+from ._fields import parse_json
+from .gemini import GeminiLiveTranslator
+from .openai import OpenAIRealtimeTranslator
+
+if TYPE_CHECKING:
+    from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+
+__all__ = (
+    "ReceivedCommand",
+    "ScriptedProvider",
+    "TimedEvent",
+    "TraceFormat",
+    "TRACE_FORMATS",
+    "TraceRecord",
+    "detect_trace_format",
+    "load_trace",
+    "read_trace",
+)
+
+TraceFormat: TypeAlias = Literal["openai", "gemini", "events"]
+TRACE_FORMATS: Final[tuple[TraceFormat, ...]] = get_args(TraceFormat)
+
+_GEMINI_FIELDS: Final = frozenset(
+    {
+        "setupComplete",
+        "serverContent",
+        "toolCall",
+        "toolCallCancellation",
+        "usageMetadata",
+        "goAway",
+        "sessionResumptionUpdate",
+        "voiceActivity",
+        "voiceActivityDetectionSignal",
+    }
+)
+
+
+@final
+@attrs.frozen(kw_only=True)
+class TimedEvent:
+    """A provider event and when it happened: seconds since the trace began, or ``None``.
+
+    An untimed event is due as soon as the one before it was delivered.
+    """
+
+    t: float | None = None
+    event: ev.RealtimeSessionEvent
+
+
+@final
+@attrs.frozen(kw_only=True)
+class TraceRecord:
+    """One line of a trace as it was recorded: the decoded payload and its time."""
+
+    line: int
+    t: float | None
+    payload: Mapping[str, Any]
+
+
+@final
+@attrs.frozen(kw_only=True)
+class ReceivedCommand:
+    """One command a :class:`ScriptedProvider` received: the verb and its arguments by name.
+
+    ``ReceivedCommand(name="truncate_assistant_output", args={"item_id": "a",
+    "content_index": 0, "audio_played_ms": 800})``.
+    """
+
+    name: str
+    args: Mapping[str, Any] = attrs.field(factory=dict)
+
+
+def detect_trace_format(payload: Mapping[str, Any]) -> TraceFormat:
+    """The format of a trace, judged from its first (unwrapped) payload.
+
+    OpenAI events have a dotted ``type`` (or ``"error"``); codec events a
+    snake_case ``type`` tag; Gemini messages no ``type`` but camelCase fields.
+    Raises ``ValueError`` when the payload fits none of them.
+    """
+    kind = payload.get("type")
+    if isinstance(kind, str):
+        return "openai" if ("." in kind or kind == "error") else "events"
+    if payload and all(key in _GEMINI_FIELDS for key in payload):
+        return "gemini"
+    raise ValueError(f"cannot tell the trace format from a line with keys {sorted(payload)}")
+
+
+def read_trace(path: str | os.PathLike[str]) -> list[TraceRecord]:
+    """Read a trace's lines as decoded payloads with their times, without translating them.
+
+    Blank lines are skipped. Raises :class:`TraceFormatError` (file, line,
+    reason) for a line that is not a JSON object, or whose ``t`` is not a
+    finite, non-negative number.
+    """
+    records: list[TraceRecord] = []
+    with open(path, encoding="utf-8") as lines:
+        for number, raw in enumerate(lines, start=1):
+            if not raw.strip():
+                continue
+            try:
+                value = parse_json(raw)
+            except (ValueError, RecursionError) as exc:
+                raise TraceFormatError(path, number, f"not valid JSON: {exc}") from exc
+            if not isinstance(value, dict):
+                raise TraceFormatError(
+                    path, number, f"expected a JSON object, found {type(value).__name__}"
+                )
+            t: float | None = None
+            if "event" in value and set(value) <= {"t", "event"}:
+                t = _time_of(value.get("t"), path, number)
+                value = value["event"]
+                if not isinstance(value, dict):
+                    raise TraceFormatError(path, number, "'event' must be a JSON object")
+            records.append(TraceRecord(line=number, t=t, payload=value))
+    return records
+
+
+def _time_of(value: object, path: str | os.PathLike[str], line: int) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TraceFormatError(path, line, f"'t' must be a number, not {type(value).__name__}")
+    if not math.isfinite(value) or value < 0:
+        raise TraceFormatError(path, line, f"'t' must be finite and not negative, got {value}")
+    return float(value)
+
+
+def load_trace(path: str | os.PathLike[str], format: TraceFormat | None = None) -> list[TimedEvent]:
+    """Read a trace and turn it into provider events, each with its time.
+
+    Raw provider traces go through a fresh translator, so one line may give
+    several events (all with the line's time) or none. ``events`` traces are
+    decoded with :func:`realtime_session.codec.from_dict`. Raises
+    :class:`TraceFormatError` naming the line for a line that cannot be read or
+    decoded, and for an empty trace whose format is not given.
+    """
+    records = read_trace(path)
+    if format is None:
+        if not records:
+            raise TraceFormatError(path, 1, "the trace is empty, so its format is unknown")
+        try:
+            format = detect_trace_format(records[0].payload)
+        except ValueError as exc:
+            raise TraceFormatError(path, records[0].line, str(exc)) from exc
+    elif format not in TRACE_FORMATS:
+        raise ValueError(f"format must be one of {TRACE_FORMATS}, not {format!r}")
+    if format == "events":
+        return _decode_events(path, records)
+    translate = (
+        OpenAIRealtimeTranslator().translate
+        if format == "openai"
+        else GeminiLiveTranslator().translate
+    )
+    return [
+        TimedEvent(t=record.t, event=event)
+        for record in records
+        for event in translate(record.payload)
+    ]
+
+
+def _decode_events(path: str | os.PathLike[str], records: list[TraceRecord]) -> list[TimedEvent]:
+    from ..codec import DecodeError, from_dict
+
+    timed: list[TimedEvent] = []
+    for record in records:
+        try:
+            event = from_dict(record.payload)
+        except DecodeError as exc:
+            raise TraceFormatError(path, record.line, str(exc)) from exc
+        timed.append(TimedEvent(t=record.t, event=event))
+    return timed
+
+
+@final
+class ScriptedProvider:
+    """Plays a script of provider events into a stream and records the commands it gets.
+
+    ``script`` is a sequence of events (``RealtimeSessionEvent`` or
+    :class:`TimedEvent`) or the path of a trace (see :func:`load_trace`;
+    ``format`` as there). With ``speed=None`` events are delivered as fast as
+    the reader takes them; with a speed, each timed event is delivered at
+    ``t / speed`` seconds after the start (``1.0`` is real time, ``2.0`` twice
+    as fast), an untimed one right after its predecessor.
+
+    Typical use::
+
+        provider = ScriptedProvider("tests/fixtures/openai_voice_turn.jsonl")
+        async with provider.run() as events:
+            async with RealtimeSession(events, commands=provider) as session:
+                ...
+        assert provider.commands_named("truncate_assistant_output") == [...]
+
+    :meth:`run` starts the feeder in a task group it owns and yields the
+    receive stream; the stream ends after the last event (the session then
+    closes as ``provider_closed``), unless ``hold_open`` keeps it open until the
+    context exits. :meth:`feed` is the same feeder for a task group of your own.
+
+    The provider implements the session's command verbs: each call is
+    appended to :attr:`commands_received` as a :class:`ReceivedCommand`. A
+    verb named in ``failures`` is recorded and then raises that exception, to
+    exercise error paths. After :meth:`aclose` the verbs raise
+    ``anyio.ClosedResourceError``. ``supports_truncation`` can be set to
+    ``False`` to stand in for a provider that cannot truncate.
+    """
+
+    def __init__(
+        self,
+        script: Iterable[ev.RealtimeSessionEvent | TimedEvent] | str | os.PathLike[str],
+        *,
+        format: TraceFormat | None = None,
+        speed: float | None = None,
+        buffer: int = 256,
+        hold_open: bool = False,
+        supports_truncation: bool = True,
+        failures: Mapping[str, BaseException] | None = None,
+    ) -> None:
+        if speed is not None and (not math.isfinite(speed) or speed <= 0):
+            raise ValueError(f"speed must be a positive number or None, got {speed}")
+        if buffer < 0:
+            raise ValueError(f"buffer must not be negative, got {buffer}")
+        if isinstance(script, str | os.PathLike):
+            self.events: tuple[TimedEvent, ...] = tuple(load_trace(script, format))
+        else:
+            self.events = tuple(
+                item if isinstance(item, TimedEvent) else TimedEvent(event=item) for item in script
+            )
+        self.speed = speed
+        self.buffer = buffer
+        self.hold_open = hold_open
+        self.supports_truncation = supports_truncation
+        self._failures = dict(failures or {})
+        self.commands_received: list[ReceivedCommand] = []
+        self._closed = False
+
+    # -- the event side -------------------------------------------------------------
+
+    async def feed(self, send: MemoryObjectSendStream[ev.RealtimeSessionEvent]) -> None:
+        """Deliver the script to ``send`` at the configured pace, then close it.
+
+        With ``hold_open`` the stream is closed only when this is cancelled. If
+        the reader closes its end early, feeding stops quietly.
+        """
+        async with send:
+            start = anyio.current_time()
+            try:
+                for item in self.events:
+                    if self.speed is not None and item.t is not None:
+                        await anyio.sleep_until(start + item.t / self.speed)
+                    try:
+                        send.send_nowait(item.event)
+                    except anyio.WouldBlock:
+                        await send.send(item.event)
+            except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+                return
+            if self.hold_open:
+                await anyio.sleep_forever()
+
+    @asynccontextmanager
+    async def run(self) -> AsyncIterator[MemoryObjectReceiveStream[ev.RealtimeSessionEvent]]:
+        """Feed the script in a task group owned by this context; yield the receive stream.
+
+        Leaving the context stops the feeder and closes the stream. An exception
+        from the body propagates unchanged.
+        """
+        send, receive = anyio.create_memory_object_stream[ev.RealtimeSessionEvent](self.buffer)
+        body_exc: BaseException | None = None
+        with receive:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(self.feed, send)
+                try:
+                    yield receive
+                except BaseException as exc:
+                    # Re-raised below, outside the task group, so that it is not wrapped.
+                    body_exc = exc
+                finally:
+                    tg.cancel_scope.cancel()
+        if body_exc is not None:
+            raise body_exc
+
+    # -- the command side ------------------------------------------------------------
+
+    def commands_named(self, name: str) -> list[Mapping[str, Any]]:
+        """The arguments of every received command called ``name``, in order."""
+        return [command.args for command in self.commands_received if command.name == name]
+
+    async def _record(self, name: str, **args: Any) -> None:
+        if self._closed:
+            raise anyio.ClosedResourceError
+        self.commands_received.append(ReceivedCommand(name=name, args=args))
+        failure = self._failures.get(name)
+        if failure is not None:
+            raise failure
+        # A real provider's send is a checkpoint; the script behaves alike.
+        await anyio.lowlevel.checkpoint()
+
+    async def send_input(self, chunk: ev.RealtimeInputChunk) -> None:
+        """Record ``send_input(chunk=...)``."""
+        await self._record("send_input", chunk=chunk)
+
+    async def commit_turn(self) -> None:
+        """Record ``commit_turn()``."""
+        await self._record("commit_turn")
+
+    async def interrupt(self) -> None:
+        """Record ``interrupt()``."""
+        await self._record("interrupt")
+
+    async def truncate_assistant_output(
+        self, item_id: str, content_index: int, audio_played_ms: int
+    ) -> None:
+        """Record ``truncate_assistant_output(item_id=..., content_index=..., audio_played_ms=...)``."""
+        await self._record(
+            "truncate_assistant_output",
+            item_id=item_id,
+            content_index=content_index,
+            audio_played_ms=audio_played_ms,
+        )
+
+    async def submit_tool_result(self, call_id: str, output: ev.JsonValue) -> None:
+        """Record ``submit_tool_result(call_id=..., output=...)``."""
+        await self._record("submit_tool_result", call_id=call_id, output=output)
+
+    async def submit_tool_error(self, call_id: str, error: str) -> None:
+        """Record ``submit_tool_error(call_id=..., error=...)``."""
+        await self._record("submit_tool_error", call_id=call_id, error=error)
+
+    async def aclose(self) -> None:
+        """Record ``aclose()`` once; later verbs raise ``anyio.ClosedResourceError``."""
+        if self._closed:
+            return
+        try:
+            await self._record("aclose")
+        finally:
+            self._closed = True
