@@ -462,7 +462,6 @@ class TranscriptReducer:
 
     def apply_assistant_delta(
         self,
-        *,
         spoken: bool,
         response_id: str,
         delta_id: str,

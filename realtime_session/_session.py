@@ -106,8 +106,10 @@ class RealtimeSession(anyio.AsyncContextManagerMixin):
         self._supports_truncation = bool(getattr(commands, "supports_truncation", True))
         self._recorder: EventRecorder | None = None
         self._task_group: anyio.abc.TaskGroup | None = None
-        self._actor_scope = anyio.CancelScope()
-        self._done = anyio.Event()
+        # anyio objects need a running event loop: they are made when first
+        # needed, so a session can be constructed anywhere.
+        self._actor_scope: anyio.CancelScope | None = None
+        self._done: anyio.Event | None = None
         self._entered = False
         self._closed = False
         self._failure: SessionFailed | None = None
@@ -239,7 +241,8 @@ class RealtimeSession(anyio.AsyncContextManagerMixin):
 
         :raises SessionFailed: if it ended as ``failed``.
         """
-        await self._done.wait()
+        if not self._closed:
+            await self._done_event().wait()
         if self._failure is not None:
             raise self._failure
 
@@ -247,9 +250,11 @@ class RealtimeSession(anyio.AsyncContextManagerMixin):
         """Close the session and wait until every subscription got ``SessionClosed``."""
         if not self._entered:
             self._finish("closed", None, None)
+            await self._provider_events.aclose()
             return
         self._request_stop("closed", None)
-        await self._done.wait()
+        if not self._closed:
+            await self._done_event().wait()
 
     async def send_input(self, chunk: ev.RealtimeInputChunk) -> None:
         """Forward user input (text, audio or video) to the provider."""
@@ -308,7 +313,19 @@ class RealtimeSession(anyio.AsyncContextManagerMixin):
     def _request_stop(self, reason: str, error: str | None) -> None:
         if self._stop is None:
             self._stop = (reason, error)
-        self._actor_scope.cancel()
+        if self._actor_scope is not None:
+            self._actor_scope.cancel()
+
+    def _done_event(self) -> anyio.Event:
+        if self._done is None:
+            self._done = anyio.Event()
+        return self._done
+
+    def _new_actor_scope(self) -> anyio.CancelScope:
+        scope = self._actor_scope = anyio.CancelScope()
+        if self._stop is not None:
+            scope.cancel()  # closed before the actor even started
+        return scope
 
     def _require_commands(self, verb: str) -> ProviderCommands:
         if self._commands is None:
@@ -319,7 +336,7 @@ class RealtimeSession(anyio.AsyncContextManagerMixin):
         reason, error, cause = "closed", None, None
         self._log.info("session_started")
         try:
-            with self._actor_scope:
+            with self._new_actor_scope():
                 task_status.started()
                 reason, error, cause = await self._consume()
             if self._tools is not None:
@@ -396,7 +413,8 @@ class RealtimeSession(anyio.AsyncContextManagerMixin):
             media_flushed=self._fanout.media_flushed,
             media_suppressed=self._media_suppressed,
         )
-        self._done.set()
+        if self._done is not None:
+            self._done.set()
 
     # -- per event ------------------------------------------------------------
 
@@ -443,33 +461,47 @@ class RealtimeSession(anyio.AsyncContextManagerMixin):
         if response_id not in self._in_flight and response_id not in self._finished:
             self._in_flight[response_id] = None
 
+    # The two delta handlers are the hot path: one reducer call, one public event.
+
     def _on_text_delta(self, event: ev.OutputTextDeltaForItem) -> None:
+        response_id = event.response_id
         changes = self._reducer.apply_assistant_delta(
-            spoken=False,
-            response_id=event.response_id,
-            delta_id=event.delta_id,
-            item_id=event.item_id,
-            previous_item_id=event.previous_item_id,
-            content_index=event.content_index,
-            delta=event.delta,
+            False,
+            response_id,
+            event.delta_id,
+            event.item_id,
+            event.previous_item_id,
+            event.content_index,
+            event.delta,
         )
-        self._saw_response(event.response_id)
-        self._fanout.publish(event.to_public_event())  # type: ignore[arg-type]
+        if response_id not in self._in_flight:
+            self._saw_response(response_id)
+        self._fanout.publish(
+            public.OutputTextDelta(
+                delta=event.delta, response_id=response_id, item_id=event.item_id
+            )
+        )
         if changes:
             self._publish_changes(changes)
 
     def _on_transcript_delta(self, event: ev.OutputAudioTranscriptDeltaForItem) -> None:
+        response_id = event.response_id
         changes = self._reducer.apply_assistant_delta(
-            spoken=True,
-            response_id=event.response_id,
-            delta_id=event.delta_id,
-            item_id=event.item_id,
-            previous_item_id=event.previous_item_id,
-            content_index=event.content_index,
-            delta=event.delta,
+            True,
+            response_id,
+            event.delta_id,
+            event.item_id,
+            event.previous_item_id,
+            event.content_index,
+            event.delta,
         )
-        self._saw_response(event.response_id)
-        self._fanout.publish(event.to_public_event())  # type: ignore[arg-type]
+        if response_id not in self._in_flight:
+            self._saw_response(response_id)
+        self._fanout.publish(
+            public.OutputAudioTranscriptDelta(
+                delta=event.delta, response_id=response_id, item_id=event.item_id
+            )
+        )
         if changes:
             self._publish_changes(changes)
 

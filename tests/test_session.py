@@ -502,3 +502,30 @@ async def test_the_actor_drains_in_batches_instead_of_awaiting_per_event() -> No
     # One awaited receive per batch of up to 256 events, plus the one that ends.
     assert stream.awaited <= 4
     assert stream.immediate >= 597
+
+
+def test_a_session_can_be_constructed_outside_an_event_loop() -> None:
+    send, receive = provider_stream()
+    session = RealtimeSession(receive)
+    subscription = session.events()
+
+    async def main() -> list[public.RealtimeEvent]:
+        async with session:
+            with send:
+                send.send_nowait(ev.TurnStarted())
+            await session.wait_closed()
+        return await collect(subscription)
+
+    assert anyio.run(main) == [public.TurnStarted(), public.SessionClosed(reason="provider_closed")]
+
+
+async def test_aclose_before_entering_closes_every_subscription() -> None:
+    send, receive = provider_stream()
+    with send:
+        session = RealtimeSession(receive)
+        subscription = session.events()
+        await session.aclose()
+        await session.wait_closed()
+    assert session.closed
+    assert await collect(subscription) == [public.SessionClosed(reason="closed")]
+    receive.close()
