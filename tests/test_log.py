@@ -21,6 +21,7 @@ async def test_unconfigured_structlog_routes_to_stdlib_logging(
     with caplog.at_level(logging.INFO, logger=LOGGER_NAME):
         session, _ = await replay([ev.TurnStarted()])
     assert capsys.readouterr().out == ""  # never the application's stdout
+    assert not structlog.is_configured()  # and the library configured nothing
     messages = [r.getMessage() for r in caplog.records if r.name == LOGGER_NAME]
     assert any(
         m.startswith("event='session_closed'") and f"session_id='{session.session_id}'" in m
