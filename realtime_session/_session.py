@@ -294,10 +294,17 @@ class RealtimeSession(anyio.AsyncContextManagerMixin):
         self._entered = True
         if self._config.record_to is not None:
             self._recorder = EventRecorder(self._config.record_to)
+        body_started = anyio.Event()
         try:
             async with anyio.create_task_group() as task_group:
                 self._task_group = task_group
-                await task_group.start(self._run, name=f"realtime_session {self._session_id}")
+                await task_group.start(
+                    self._run, body_started, name=f"realtime_session {self._session_id}"
+                )
+                # Nothing awaits between here and the body, so subscriptions the
+                # body makes before its first await miss no event, even when the
+                # provider stream is already full.
+                body_started.set()
                 try:
                     yield self
                 finally:
@@ -334,12 +341,15 @@ class RealtimeSession(anyio.AsyncContextManagerMixin):
             raise NoProviderCommands(verb)
         return self._commands
 
-    async def _run(self, *, task_status: anyio.abc.TaskStatus[None]) -> None:
+    async def _run(
+        self, body_started: anyio.Event, *, task_status: anyio.abc.TaskStatus[None]
+    ) -> None:
         reason, error, cause = "closed", None, None
         self._log.info("session_started")
         try:
             with self._new_actor_scope():
                 task_status.started()
+                await body_started.wait()
                 reason, error, cause = await self._consume()
             if self._tools is not None:
                 # Answers already on their way to the provider get to arrive, so
@@ -737,9 +747,8 @@ class RealtimeSession(anyio.AsyncContextManagerMixin):
             self._tools.start(self._task_group, event.call_id, event.tool_name, event.arguments)
 
     def _on_tool_cancelled(self, event: ev.ToolCallCancelled) -> None:
-        if self._tools is not None:
-            self._tools.cancel(event.call_id)
-        self._publish_projection(event)
+        if self._tools is None or self._tools.cancel(event.call_id):
+            self._publish_projection(event)
 
     def _on_provider_error(self, event: ev.ProviderError) -> None:
         self._publish_projection(event)

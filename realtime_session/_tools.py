@@ -89,13 +89,23 @@ class ToolRunner:
         self._running[call_id] = call
         task_group.start_soon(self._run, call, tool_name, arguments, name=f"tool {tool_name}")
 
-    def cancel(self, call_id: str) -> None:
-        """The provider withdrew the call: stop it without submitting anything more."""
+    def cancel(self, call_id: str) -> bool:
+        """The provider withdrew the call: stop it without submitting anything more.
+
+        Returns whether the withdrawal is the call's outcome: ``False`` when the
+        call already had one (the provider withdrew it after the answer was
+        sent), so that every call still ends in exactly one outcome.
+        """
         call = self._running.pop(call_id, None)
         if call is not None:
             call.scope.cancel()
             self._log.info("tool_call_cancelled", call_id=call_id)
             self._check_settled()
+            return True
+        if call_id in self._seen:
+            self._log.info("tool_call_cancelled_after_its_outcome", call_id=call_id)
+            return False
+        return True
 
     async def settle(self) -> None:
         """Wait until no call is in the middle of submitting its answer."""
@@ -126,13 +136,20 @@ class ToolRunner:
     def _finish(self, call: _ToolCall, outcome: public.RealtimeEvent) -> None:
         # A call withdrawn by the provider or reported by close() has left
         # _running: its outcome was already published.
-        if self._running.get(call.call_id) is call:
+        if self._current(call):
             del self._running[call.call_id]
             self._publish(outcome)
         self._check_settled()
 
+    def _current(self, call: _ToolCall) -> bool:
+        # False once the call was withdrawn or reported by close(): from then on
+        # nothing more is submitted for it, even if its tool finished anyway.
+        return self._running.get(call.call_id) is call
+
     async def _run(self, call: _ToolCall, tool_name: str, arguments: JsonValue) -> None:
         call_id = call.call_id
+        if not self._current(call):
+            return  # withdrawn or closed before the task even started
         with call.scope:
             tool = self._tools.get(tool_name)
             if tool is None:
@@ -179,6 +196,8 @@ class ToolRunner:
         payload: Any,
     ) -> str | None:
         """Send the call's answer; return why it failed, or ``None``."""
+        if not self._current(call):
+            return None
         call.submitting = True
         try:
             with anyio.fail_after(_SUBMIT_TIMEOUT_S, shield=True):

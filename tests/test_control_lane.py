@@ -229,3 +229,17 @@ def test_session_config_validates_each_field() -> None:
     ]:
         with pytest.raises(ValueError, match=f"SessionConfig.{field}"):
             SessionConfig(**{field: value})  # type: ignore[arg-type]
+
+
+async def test_subscribing_first_thing_in_the_body_misses_nothing() -> None:
+    # The pattern of the documentation, with a provider stream that is already
+    # full when the session starts: the actor must not outrun the body.
+    for _ in range(20):
+        send, receive = provider_stream()
+        with send:
+            for index in range(300):
+                send.send_nowait(ev.InputTranscriptPartial(text=str(index)))
+        async with RealtimeSession(receive) as session:
+            seen = await collect(session.events())
+        assert len(seen) == 301
+        assert seen[-1] == public.SessionClosed(reason="provider_closed")

@@ -6,7 +6,7 @@ import anyio
 import pytest
 from helpers import RecordingCommands, collect, of_type, provider_stream
 
-from realtime_session import RealtimeSession, SessionConfig, Tool, public
+from realtime_session import RealtimeSession, SessionConfig, Subscription, Tool, public
 from realtime_session import events as ev
 
 pytestmark = pytest.mark.anyio
@@ -251,3 +251,57 @@ async def test_a_tool_not_yet_returned_when_the_provider_closes_is_cancelled() -
         public.SessionClosed(reason="provider_closed"),
     ]
     assert commands.calls == []
+
+
+async def test_a_withdrawal_after_the_outcome_is_not_a_second_outcome() -> None:
+    commands = RecordingCommands()
+    send, receive = provider_stream()
+    session = RealtimeSession(receive, commands=commands, tools={"add": add})
+    subscription = session.events()
+    async with session:
+        with send:
+            send.send_nowait(call("c1", "add", {"a": 1, "b": 1}))
+            with anyio.fail_after(5):
+                while not of_type(
+                    await collect_until_outcome(subscription), public.ToolCallCompleted
+                ):
+                    pass
+            send.send_nowait(ev.ToolCallCancelled(call_id="c1"))
+            send.send_nowait(ev.ToolCallCancelled(call_id="never-requested"))
+        rest = await collect(subscription)
+    assert rest == [
+        public.ToolCallCancelled(call_id="never-requested"),
+        public.SessionClosed(reason="provider_closed"),
+    ]
+    assert commands.named("submit_tool_result") == [("c1", 2)]
+
+
+async def test_a_tool_that_never_awaits_withdrawn_before_it_ran_submits_nothing() -> None:
+    commands = RecordingCommands()
+
+    async def instant() -> str:
+        return "cached"
+
+    send, receive = provider_stream()
+    session = RealtimeSession(receive, commands=commands, tools={"instant": instant})
+    subscription = session.events()
+    async with session:
+        with send:
+            # Requested and withdrawn in the same batch: the tool task has not started.
+            send.send_nowait(call("c1", "instant"))
+            send.send_nowait(ev.ToolCallCancelled(call_id="c1"))
+        with anyio.fail_after(5):
+            seen = await collect(subscription)
+    assert seen == [
+        public.ToolCallRequested(call_id="c1", tool_name="instant"),
+        public.ToolCallCancelled(call_id="c1"),
+        public.SessionClosed(reason="provider_closed"),
+    ]
+    assert commands.calls == []
+
+
+async def collect_until_outcome(subscription: Subscription) -> list[public.RealtimeEvent]:
+    seen = [await subscription.receive()]
+    while not isinstance(seen[-1], OUTCOMES):
+        seen.append(await subscription.receive())
+    return seen
