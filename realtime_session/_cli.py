@@ -1,0 +1,402 @@
+"""The command line: argument parsing, logging set-up and the ``replay`` command.
+
+``python -m realtime_session demo`` runs the demo (:mod:`realtime_session._demo`);
+``python -m realtime_session replay TRACE`` runs a recorded trace through a
+session as fast as it goes and prints the canonical transcript and the
+session's counters, or with ``--json`` every public event as one JSON line.
+
+stdout carries only what the command is for: the demo's display, the
+transcript, or the JSON lines. Logs and error messages go to stderr. The
+command line is an application, so it configures structlog for itself (the
+library never does): warnings and errors by default, more with ``-v``.
+
+Exit codes: 0 on success, 1 when the session ended as ``failed``, 2 for a
+usage error or a trace that cannot be read (missing file, malformed line,
+unknown format, a ``--format`` its first line contradicts), 130 when
+interrupted with Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import logging
+import math
+import os
+import sys
+from typing import TYPE_CHECKING, Final, TextIO, final
+
+import anyio
+import structlog
+
+from . import codec, public
+from . import events as ev
+from . import transcript as tr
+from ._demo import DEFAULT_SPEED, DEFAULT_STALLED_BUFFER, run_demo
+from ._session import RealtimeSession
+from .providers import TraceFormatError
+from .providers.scripted import (
+    TRACE_FORMATS,
+    ScriptedProvider,
+    TimedEvent,
+    detect_trace_format,
+    load_trace,
+)
+from .recording import RecordingError, read_events
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from .providers.scripted import TraceFormat
+
+EXIT_OK: Final = 0
+EXIT_SESSION_FAILED: Final = 1
+EXIT_USAGE: Final = 2
+EXIT_INTERRUPTED: Final = 130
+
+BACKENDS: Final = ("asyncio", "trio")
+
+_FORMAT_NAMES: Final[dict[str, str]] = {
+    "openai": "an OpenAI Realtime server event",
+    "gemini": "a Gemini Live server message",
+    "events": "a wire-codec event",
+}
+
+
+@final
+class TraceUnreadable(Exception):
+    """The trace given to ``replay`` cannot be used; the message says where and why."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line with ``argv`` (default: ``sys.argv[1:]``); return the exit code.
+
+    Without a command it runs the demo. Output goes to the ``sys.stdout`` and
+    ``sys.stderr`` current at the call, so a caller may redirect them.
+    """
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if not args_list:
+        args_list = ["demo"]
+    parser = build_parser(_program_name() if argv is None else "realtime-session")
+    try:
+        args = parser.parse_args(args_list)
+    except SystemExit as exit_request:
+        # argparse has printed the usage error (or the help); report its exit code.
+        code = exit_request.code
+        return code if isinstance(code, int) else EXIT_OK if code is None else EXIT_USAGE
+    out, err = sys.stdout, sys.stderr
+    configure_logging(args.verbose, err)
+    try:
+        if args.command == "demo":
+            return anyio.run(
+                functools.partial(
+                    run_demo, speed=args.speed, stalled_buffer=args.stalled_buffer, out=out
+                ),
+                backend=args.backend,
+            )
+        try:
+            events = load_events(args.trace, args.format, err)
+        except TraceUnreadable as error:
+            print(f"{parser.prog} replay: error: {error}", file=err)
+            return EXIT_USAGE
+        return anyio.run(
+            functools.partial(replay, events, as_json=args.json, out=out),
+            backend=args.backend,
+        )
+    except BaseException as exc:
+        # Task groups may deliver these wrapped in an exception group.
+        if _consists_of(exc, KeyboardInterrupt):
+            return EXIT_INTERRUPTED
+        if _consists_of(exc, BrokenPipeError):
+            # The reader of stdout went away (`... | head`): not an error. Point stdout
+            # at /dev/null so that the interpreter's last flush does not fail again.
+            _silence_stdout()
+            return EXIT_OK
+        raise
+
+
+def build_parser(prog: str = "realtime-session") -> argparse.ArgumentParser:
+    """The argument parser of ``python -m realtime_session``, named ``prog`` in messages."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default="asyncio",
+        help="the event loop to run on (default: %(default)s)",
+    )
+    common.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        help="log more to stderr: -v for info, -vv for debug (default: warnings only)",
+    )
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description=(
+            "Realtime model sessions with a lossless transcript lane and a lossy media lane. "
+            "Without a command, runs the demo."
+        ),
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    demo = commands.add_parser(
+        "demo",
+        parents=[common],
+        help="play a recorded OpenAI Realtime call (a tool call and a barge-in) live, offline",
+        description=(
+            "Play the bundled OpenAI Realtime recording openai_demo.jsonl through the OpenAI "
+            "translator and a session, at the recording's pace, with a real-time audio player "
+            "and a stalled listener, and print the conversation as it happens."
+        ),
+    )
+    demo.add_argument(
+        "--speed",
+        type=_positive_float,
+        default=DEFAULT_SPEED,
+        help="playback speed: 1 is real time, 2 twice as fast (default: %(default)s)",
+    )
+    demo.add_argument(
+        "--stalled-buffer",
+        type=_positive_int,
+        default=DEFAULT_STALLED_BUFFER,
+        metavar="CHUNKS",
+        help="media buffer of the stalled listener (default: %(default)s)",
+    )
+    replay_parser = commands.add_parser(
+        "replay",
+        parents=[common],
+        help="run a recorded trace and print its transcript (or every event as JSON)",
+        description=(
+            "Run a recorded trace through a session as fast as possible and print the "
+            "canonical transcript and the session's counters. A trace is JSON Lines: raw "
+            "OpenAI Realtime server events, raw Gemini Live server messages, or wire-codec "
+            "events (a recording written by SessionConfig(record_to=...)), each optionally "
+            'wrapped as {"t": seconds, "event": {...}}.'
+        ),
+    )
+    replay_parser.add_argument("trace", metavar="TRACE", help="the JSON Lines trace to replay")
+    replay_parser.add_argument(
+        "--format",
+        choices=TRACE_FORMATS,
+        default=None,
+        help="the trace's format (default: detected from its first line)",
+    )
+    replay_parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print every public event, audio included, as one JSON line each, and nothing else",
+    )
+    return parser
+
+
+def configure_logging(verbosity: int, stream: TextIO) -> None:
+    """Send structlog output to ``stream`` (stderr), filtered by ``-v``.
+
+    The library binds its context to structlog loggers and leaves configuration
+    to the application; this is the command line's own.
+    """
+    level = logging.WARNING if verbosity <= 0 else logging.INFO if verbosity == 1 else logging.DEBUG
+    structlog.configure(
+        processors=[
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="%H:%M:%S", utc=False),
+            structlog.processors.format_exc_info,
+            structlog.dev.ConsoleRenderer(colors=False),
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(level),
+        logger_factory=structlog.PrintLoggerFactory(stream),
+        cache_logger_on_first_use=False,
+    )
+
+
+def load_events(path: str, format: TraceFormat | None, err: TextIO) -> list[TimedEvent]:
+    """Read and translate a trace for ``replay``.
+
+    A recording that a crash cut off in the middle of its last line is still
+    replayed, without that line, with a warning on ``err``. A ``format`` that
+    the first line plainly contradicts is refused: translated with the wrong
+    translator, a trace would replay as an empty or broken conversation.
+
+    :raises TraceUnreadable: naming the file, and the line when one is at fault.
+    """
+    try:
+        if format is not None:
+            _check_format(path, format)
+        return load_trace(path, format)
+    except TraceFormatError as error:
+        recovered = _without_torn_last_line(path, format, error)
+        if recovered is None:
+            raise TraceUnreadable(str(error)) from error
+        print(
+            f"warning: {path}, line {error.line}: ignoring the unterminated last line "
+            "(a recording cut off while it was written)",
+            file=err,
+        )
+        return recovered
+    except FileNotFoundError as error:
+        raise TraceUnreadable(f"{path}: no such file") from error
+    except IsADirectoryError as error:
+        raise TraceUnreadable(f"{path}: is a directory, not a trace file") from error
+    except UnicodeDecodeError as error:
+        raise TraceUnreadable(
+            f"{path}, line {_line_of_invalid_utf8(path)}: not UTF-8 text ({error.reason})"
+        ) from error
+    except OSError as error:
+        raise TraceUnreadable(f"{path}: {error.strerror or error}") from error
+
+
+async def replay(events: Sequence[TimedEvent], *, as_json: bool, out: TextIO) -> int:
+    """Run ``events`` through a new session as fast as it goes and print the result.
+
+    The subscription is registered before the session starts, so it sees every
+    event; it is waited for (``backpressure``) and has room for every media
+    chunk, so nothing is dropped either. Queued audio of a response the user
+    barged in on is still flushed, as for any subscriber: it was never played.
+    """
+    media_chunks = sum(
+        isinstance(item.event, ev.OutputAudioChunk | ev.OutputVideoChunk) for item in events
+    )
+    provider = ScriptedProvider(events)
+    closed: public.SessionClosed | None = None
+    async with provider.run() as stream:
+        session = RealtimeSession(stream)
+        subscription = session.events(
+            media=as_json, media_buffer=max(1, media_chunks), backpressure=True
+        )
+        async with session:
+            async for event in subscription:
+                if as_json:
+                    out.write(codec.to_json(event) + "\n")
+                if isinstance(event, public.SessionClosed):
+                    closed = event
+    if not as_json:
+        for message in session.transcript:
+            for line in transcript_lines(message):
+                print(line, file=out)
+        print(file=out)
+        stats = session.stats
+        print(
+            f"stats: events_in={stats.events_in} published={stats.published} "
+            f"rejected={stats.rejected} media_dropped={stats.media_dropped} "
+            f"media_flushed={stats.media_flushed} media_suppressed={stats.media_suppressed} "
+            f"pending_items={stats.pending_items}",
+            file=out,
+        )
+        if closed is not None:
+            detail = f" ({closed.error})" if closed.error else ""
+            print(f"closed: {closed.reason}{detail}", file=out)
+    out.flush()
+    failed = closed is None or closed.reason == "failed"
+    return EXIT_SESSION_FAILED if failed else EXIT_OK
+
+
+def transcript_lines(message: tr.Message) -> list[str]:
+    """A message as transcript lines: every line starts with ``user:`` or ``assistant:``.
+
+    Text that spans several lines gives several lines, each with the role, so
+    that the printout can be read back line by line.
+    """
+    role = "user" if isinstance(message, tr.UserMessage) else "assistant"
+    return [f"{role}: {line}".rstrip() for line in message.text.splitlines() or [""]]
+
+
+def _check_format(path: str, format: TraceFormat) -> None:
+    """Refuse ``format`` when the trace's first line is recognisably of another format."""
+    with open(path, encoding="utf-8") as lines:
+        first = next(((n, raw) for n, raw in enumerate(lines, start=1) if raw.strip()), None)
+    if first is None:
+        return  # empty: load_trace() decides
+    number, raw = first
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return  # load_trace() reports the line
+    if isinstance(value, dict) and "event" in value and set(value) <= {"t", "event"}:
+        value = value["event"]
+    if not isinstance(value, dict):
+        return
+    try:
+        detected = detect_trace_format(value)
+    except ValueError:
+        return  # not recognisable: the format given is the way to read it
+    if detected != format:
+        raise TraceUnreadable(
+            f"{path}, line {number}: this is {_FORMAT_NAMES[detected]}, not "
+            f"{_FORMAT_NAMES[format]} (without --format the format is detected)"
+        )
+
+
+def _without_torn_last_line(
+    path: str, format: TraceFormat | None, error: TraceFormatError
+) -> list[TimedEvent] | None:
+    """The events of a recording whose unterminated last line is the one at fault, else ``None``."""
+    if format not in (None, "events"):
+        return None
+    try:
+        with open(path, "rb") as file:
+            data = file.read()
+    except OSError:
+        return None
+    if not data or data.endswith(b"\n") or error.line != data.count(b"\n") + 1:
+        return None
+    try:
+        # read_events() reads what a session records (unwrapped codec lines) and
+        # skips a torn last line; anything else fails here and the error stands.
+        events = read_events(path)
+    except (RecordingError, OSError, UnicodeDecodeError):
+        return None
+    return [TimedEvent(event=event) for event in events]
+
+
+def _line_of_invalid_utf8(path: str) -> int:
+    with open(path, "rb") as file:
+        for number, raw in enumerate(file, start=1):
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError:
+                return number
+    return 1
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a number > 0, got {text}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text}")
+    return value
+
+
+def _program_name() -> str:
+    name = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else ""
+    if name in ("", "__main__.py", "-c"):
+        return "python -m realtime_session"
+    return name
+
+
+def _consists_of(exc: BaseException, kind: type[BaseException]) -> bool:
+    """Whether ``exc`` is a ``kind``, or a group of nothing but ``kind``s."""
+    if isinstance(exc, BaseExceptionGroup):
+        return all(_consists_of(inner, kind) for inner in exc.exceptions)
+    return isinstance(exc, kind)
+
+
+def _silence_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        # Not a file descriptor (a redirected sys.stdout): nothing will flush to the pipe.
+        pass
