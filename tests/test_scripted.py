@@ -312,3 +312,12 @@ def test_an_unknown_format_name_is_refused(tmp_path: Path) -> None:
     path.write_text('{"type": "turn_started"}\n', encoding="utf-8")
     with pytest.raises(ValueError, match="format"):
         load_trace(path, "mp3")  # type: ignore[arg-type]
+
+
+def test_invalid_json_names_the_file_line_and_the_column_only(tmp_path: Path) -> None:
+    path = tmp_path / "trace.jsonl"
+    path.write_text('{"type": "turn_started"}\n{"type": oops}\n', encoding="utf-8")
+    with pytest.raises(TraceFormatError) as caught:
+        load_trace(path, format="events")
+    assert caught.value.line == 2
+    assert caught.value.reason == "not valid JSON: Expecting value at column 10"

@@ -14,6 +14,7 @@ explicit format, the first line decides.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 from collections.abc import AsyncIterator, Iterable, Mapping
@@ -127,6 +128,10 @@ def read_trace(path: str | os.PathLike[str]) -> list[TraceRecord]:
                 continue
             try:
                 value = parse_json(raw)
+            except json.JSONDecodeError as exc:
+                # The parser counts lines within this one line: name the column only.
+                reason = f"not valid JSON: {exc.msg} at column {exc.colno}"
+                raise TraceFormatError(path, number, reason) from exc
             except (ValueError, RecursionError) as exc:
                 raise TraceFormatError(path, number, f"not valid JSON: {exc}") from exc
             if not isinstance(value, dict):
