@@ -65,6 +65,7 @@ __all__ = (
     "from_dict",
     "from_json",
     "wire_tag",
+    "check_json_value",
 )
 
 _T = TypeVar("_T")
@@ -320,6 +321,22 @@ def _structure_json_value(value: object, _: object) -> object:
             for index, child in enumerate(item):
                 stack.append((child, (where, index), depth + 1))
     return value
+
+
+def check_json_value(value: object) -> None:
+    """Check that ``value`` is a JSON value the wire codec carries both ways.
+
+    That is: ``None``, booleans, strings, integers, finite floats, and lists and
+    string-keyed objects of those, at most 256 levels deep, with no container
+    appearing twice. Adapters check tool arguments with it, so that what they
+    hand the session can be recorded and read back.
+
+    :raises DecodeError: naming where in ``value`` the fault is, as ``$`` paths.
+    """
+    try:
+        _structure_json_value(value, None)
+    except _Invalid as error:
+        raise DecodeError(f"${error.path}", error.reason) from None
 
 
 def _join(where: tuple[Any, str | int] | None) -> str:

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 
 __all__ = (
     "DEFAULT_MAX_MESSAGE_SIZE",
+    "DEFAULT_SEND_TIMEOUT",
     "WebSocketChannel",
     "open_websocket",
     "send_first_message",
@@ -47,6 +48,13 @@ _log = ModuleLogger()
 
 DEFAULT_MAX_MESSAGE_SIZE = 16 * 1024 * 1024
 """16 MiB: room for item echoes that carry audio, still a bound on a hostile peer."""
+
+DEFAULT_SEND_TIMEOUT = 10.0
+"""Seconds a frame may take to reach the network before the peer counts as gone.
+
+A server that stops reading fills the socket buffers, and a send then waits for
+room that never comes; past this bound the connection is dropped instead.
+"""
 
 _CLOSE_TIMEOUT_S = 2.0
 
@@ -83,6 +91,10 @@ async def _hold_trio_connection(
             guard.shield = True
             task_status.started(connection)
             await release.wait()
+            # Leaving ``connect`` runs the library's own close and waits for its
+            # reader; after a reset that can wait forever, and nothing outside
+            # can cancel a shielded scope, so it gets a deadline of its own.
+            guard.deadline = anyio.current_time() + 2 * _CLOSE_TIMEOUT_S
 
 
 @asynccontextmanager
@@ -124,9 +136,25 @@ class WebSocketChannel:
     when it dropped (no close frame, an error close code, a network failure),
     and ``anyio.ClosedResourceError`` once :meth:`aclose` was called here.
     :meth:`send_text` raises the last two likewise.
+
+    Neither waits forever on a peer that stopped taking part: a frame that
+    cannot be sent within ``send_timeout`` drops the connection, and a
+    connection this end failed (a frame over the size limit) is dropped when
+    the peer does not finish the closing handshake within the close timeout.
     """
 
-    __slots__ = ("_close", "_closed", "_closed_ok_type", "_closed_type", "_recv", "_send")
+    __slots__ = (
+        "_abort",
+        "_close",
+        "_closed",
+        "_closed_ok_type",
+        "_closed_type",
+        "_closing",
+        "_failure",
+        "_recv",
+        "_send",
+        "_send_timeout",
+    )
 
     def __init__(
         self,
@@ -134,37 +162,73 @@ class WebSocketChannel:
         recv: Callable[[], Awaitable[str | bytes]],
         send: Callable[[str], Awaitable[None]],
         close: Callable[[], Awaitable[None]],
+        abort: Callable[[], Awaitable[None]],
+        closing: Callable[[], bool],
         closed_type: type[Exception],
         closed_ok_type: type[Exception],
+        send_timeout: float,
     ) -> None:
         self._recv = recv
         self._send = send
         self._close = close
+        self._abort = abort
+        self._closing = closing
         self._closed_type = closed_type
         self._closed_ok_type = closed_ok_type
+        self._send_timeout = send_timeout
         self._closed = False
+        # Why this end dropped the connection, once it did.
+        self._failure: str | None = None
 
     async def receive(self) -> str | bytes:
         """The next message, text or binary."""
         if self._closed:
             raise anyio.ClosedResourceError
         try:
-            return await self._recv()
+            while True:
+                # Cancelling a receive loses nothing; it lets a stuck close be noticed.
+                with anyio.move_on_after(_CLOSE_TIMEOUT_S):
+                    return await self._recv()
+                if self._closing():
+                    # This end failed the connection and the peer has not closed
+                    # it: the library's close gives up after its close timeout.
+                    await self._close()
         except self._closed_type as exc:
             if self._closed:
                 raise anyio.ClosedResourceError from exc
+            if self._failure is not None:
+                raise anyio.BrokenResourceError(self._failure) from exc
             if isinstance(exc, self._closed_ok_type):
                 raise anyio.EndOfStream from exc
             raise anyio.BrokenResourceError(str(exc)) from exc
 
     async def send_text(self, text: str) -> None:
-        """Send one text frame."""
+        """Send one text frame.
+
+        If the frame cannot be handed to the network within the send timeout,
+        the peer stopped reading: the connection is dropped (the receiving side
+        then reports it lost) and this raises ``anyio.BrokenResourceError``, as
+        does every later send.
+        """
         if self._closed:
             raise anyio.ClosedResourceError
-        try:
-            await self._send(text)
-        except self._closed_type as exc:
-            raise anyio.BrokenResourceError(str(exc)) from exc
+        if self._failure is not None:
+            raise anyio.BrokenResourceError(self._failure)
+        with anyio.move_on_after(self._send_timeout) as deadline:
+            try:
+                await self._send(text)
+            except self._closed_type as exc:
+                raise anyio.BrokenResourceError(self._failure or str(exc)) from exc
+        if deadline.cancelled_caught:
+            if self._failure is None:
+                self._failure = (
+                    f"the server stopped reading: a frame could not be sent "
+                    f"within {self._send_timeout:g} s"
+                )
+                _log.warning("provider_send_timed_out", timeout_s=self._send_timeout)
+                with anyio.CancelScope(shield=True):
+                    await self._abort()
+            raise anyio.BrokenResourceError(self._failure)
 
     async def aclose(self) -> None:
         """Run the closing handshake (bounded by a short timeout). Idempotent."""
@@ -181,6 +245,7 @@ async def open_websocket(
     headers: Mapping[str, str],
     max_message_size: int,
     open_timeout: float,
+    send_timeout: float | None = None,
 ) -> AsyncIterator[WebSocketChannel]:
     """Open a WebSocket to ``url``; leaving the context closes it.
 
@@ -188,13 +253,19 @@ async def open_websocket(
     :class:`ProviderConnectionError` when the server cannot be reached or
     refuses the handshake. The closing handshake on exit is shielded from
     cancellation and bounded by a short timeout, so leaving never hangs and
-    never skips the close.
+    never skips the close. ``send_timeout`` (default
+    :data:`DEFAULT_SEND_TIMEOUT`) bounds each send, see :class:`WebSocketChannel`.
     """
     if max_message_size <= 0:
         raise ValueError(f"max_message_size must be positive, got {max_message_size}")
+    if send_timeout is None:
+        send_timeout = DEFAULT_SEND_TIMEOUT
+    if not send_timeout > 0:
+        raise ValueError(f"send_timeout must be positive, got {send_timeout}")
     under_trio = _running_under_trio()
     try:
         import websockets.exceptions as ws_exceptions
+        from websockets.protocol import State
     except ImportError as exc:
         raise MissingDependencyError(
             "The WebSocket transport", extra="ws", module="websockets"
@@ -226,8 +297,11 @@ async def open_websocket(
                     recv=trio_conn.recv,
                     send=trio_conn.send,
                     close=trio_conn.aclose,
+                    abort=trio_conn.stream.aclose,
+                    closing=lambda: trio_conn.state is State.CLOSING,
                     closed_type=ws_exceptions.ConnectionClosed,
                     closed_ok_type=ws_exceptions.ConnectionClosedOK,
+                    send_timeout=send_timeout,
                 )
             else:
                 from websockets.asyncio.client import connect as asyncio_connect
@@ -241,12 +315,19 @@ async def open_websocket(
                         close_timeout=_CLOSE_TIMEOUT_S,
                     )
                 )
+
+                async def abort_asyncio() -> None:
+                    asyncio_conn.transport.abort()
+
                 channel = WebSocketChannel(
                     recv=asyncio_conn.recv,
                     send=asyncio_conn.send,
                     close=asyncio_conn.close,
+                    abort=abort_asyncio,
+                    closing=lambda: asyncio_conn.state is State.CLOSING,
                     closed_type=ws_exceptions.ConnectionClosed,
                     closed_ok_type=ws_exceptions.ConnectionClosedOK,
+                    send_timeout=send_timeout,
                 )
         except (OSError, TimeoutError, ws_exceptions.WebSocketException) as exc:
             raise ProviderConnectionError(

@@ -20,10 +20,11 @@ import base64
 import binascii
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any, Final, final
+from typing import TYPE_CHECKING, Any, Final, cast, final
 
 import attrs
 
+from .. import codec
 from .. import events as ev
 from .._log import ModuleLogger
 from ..transcript import ItemSkipped
@@ -86,6 +87,22 @@ class _ModelTurn:
     interrupted: bool = False
     tool_called: bool = False
     deltas: int = 0
+
+
+def _carried_arguments(arguments: object, call_id: object) -> ev.JsonValue:
+    """The call's arguments if the session can carry them, else why not, as text.
+
+    A ``toolCall`` arrives already decoded, so there is no argument text to pass
+    on when the arguments are not plain JSON (a value decoded leniently, or
+    nesting deeper than a recording can be read back with): the session then
+    refuses the call with a reason, and the model hears about it.
+    """
+    try:
+        codec.check_json_value(arguments)
+    except codec.DecodeError as error:
+        _log.warning("tool_arguments_not_json", call_id=str(call_id), reason=str(error))
+        return f"tool arguments are not plain JSON: {error}"
+    return cast("ev.JsonValue", arguments)
 
 
 @final
@@ -468,6 +485,7 @@ class GeminiLiveTranslator:
                 arguments: ev.JsonValue = call.get("args")
                 if arguments is None:
                     arguments = {}
+                arguments = _carried_arguments(arguments, call_id)
             except f.MalformedEvent as exc:
                 out.append(_malformed("toolCall", str(exc)))
                 continue

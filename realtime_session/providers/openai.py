@@ -28,6 +28,7 @@ from urllib.parse import quote
 
 import attrs
 
+from .. import codec
 from .. import events as ev
 from .._log import ModuleLogger
 from ..transcript import ItemSkipped
@@ -150,6 +151,9 @@ def _parse_tool_arguments(arguments: str) -> ev.JsonValue:
         return {}
     try:
         value: ev.JsonValue = f.parse_json(arguments)
+        # Valid JSON the session could not record and read back (too deeply
+        # nested) is passed on as text too.
+        codec.check_json_value(value)
     except (ValueError, RecursionError):
         _log.warning("tool_arguments_not_json", length=len(arguments))
         return arguments
