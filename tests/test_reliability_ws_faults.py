@@ -233,17 +233,24 @@ def translated(provider: Provider, frames: list[dict[str, Any]]) -> list[ev.Real
 
 @asynccontextmanager
 async def connected(
-    provider: Provider, url: str, *, max_message_size: int = _ws.DEFAULT_MAX_MESSAGE_SIZE
+    provider: Provider,
+    url: str,
+    *,
+    max_message_size: int = _ws.DEFAULT_MAX_MESSAGE_SIZE,
+    send_timeout: float = _ws.DEFAULT_SEND_TIMEOUT,
 ) -> AsyncIterator[tuple[MemoryObjectReceiveStream[ev.RealtimeSessionEvent], ProviderCommands]]:
     if provider == "openai":
-        async with openai.connect(api_key="k", url=url, max_message_size=max_message_size) as (
-            events,
-            openai_commands,
-        ):
+        async with openai.connect(
+            api_key="k", url=url, max_message_size=max_message_size, send_timeout=send_timeout
+        ) as (events, openai_commands):
             yield events, openai_commands
     else:
         async with gemini.connect(
-            api_key="k", url=url, max_message_size=max_message_size, open_timeout=BOUND_S
+            api_key="k",
+            url=url,
+            max_message_size=max_message_size,
+            open_timeout=BOUND_S,
+            send_timeout=send_timeout,
         ) as (events, gemini_commands):
             yield events, gemini_commands
 
@@ -361,9 +368,8 @@ async def test_a_frame_over_the_size_limit_fails_the_session(
 
 @pytest.mark.parametrize("provider", PROVIDERS)
 async def test_a_server_that_stops_reading_fails_the_sender_and_the_session(
-    anyio_backend: object, provider: Provider, monkeypatch: pytest.MonkeyPatch
+    anyio_backend: object, provider: Provider
 ) -> None:
-    monkeypatch.setattr(_ws, "DEFAULT_SEND_TIMEOUT", 0.5)
 
     def script(peer: Peer) -> None:
         for frame in setup_frames(provider):
@@ -373,7 +379,7 @@ async def test_a_server_that_stops_reading_fails_the_sender_and_the_session(
     chunk = ev.AudioInput(chunk=ev.RealtimeAudioChunk(data=bytes(4_800)))  # 100 ms
     with RawServer(script, receive_buffer=4096) as server:
         with anyio.fail_after(BOUND_S):
-            async with connected(provider, server.url) as (events, commands):
+            async with connected(provider, server.url, send_timeout=0.5) as (events, commands):
                 session = RealtimeSession(events, commands=commands)
                 subscription = session.events()
                 async with session:

@@ -33,6 +33,7 @@ from ._commands import CloseTransport, JsonMessageSender, SendText, encode_base6
 from ._errors import UnsupportedCommandError, UnsupportedInputError
 from ._ws import (
     DEFAULT_MAX_MESSAGE_SIZE,
+    DEFAULT_SEND_TIMEOUT,
     open_websocket,
     send_first_message,
     translated_events,
@@ -719,6 +720,7 @@ async def connect(
     buffer: int = 256,
     extra_headers: Mapping[str, str] | None = None,
     open_timeout: float = 10.0,
+    send_timeout: float = DEFAULT_SEND_TIMEOUT,
 ) -> AsyncIterator[tuple[MemoryObjectReceiveStream[ev.RealtimeSessionEvent], GeminiLiveCommands]]:
     """Open a Gemini Live WebSocket, set the session up, and yield ``(events, commands)``.
 
@@ -744,7 +746,11 @@ async def connect(
     headers = {"x-goog-api-key": api_key, **(extra_headers or {})}
     translator = GeminiLiveTranslator()
     async with open_websocket(
-        target, headers=headers, max_message_size=max_message_size, open_timeout=open_timeout
+        target,
+        headers=headers,
+        max_message_size=max_message_size,
+        open_timeout=open_timeout,
+        send_timeout=send_timeout,
     ) as channel:
         commands = GeminiLiveCommands(
             channel.send_text,

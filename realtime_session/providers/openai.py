@@ -43,6 +43,7 @@ from ._commands import (
 from ._errors import UnsupportedInputError
 from ._ws import (
     DEFAULT_MAX_MESSAGE_SIZE,
+    DEFAULT_SEND_TIMEOUT,
     open_websocket,
     send_first_message,
     translated_events,
@@ -1101,6 +1102,7 @@ async def connect(
     buffer: int = 256,
     extra_headers: Mapping[str, str] | None = None,
     open_timeout: float = 10.0,
+    send_timeout: float = DEFAULT_SEND_TIMEOUT,
 ) -> AsyncIterator[
     tuple[MemoryObjectReceiveStream[ev.RealtimeSessionEvent], OpenAIRealtimeCommands]
 ]:
@@ -1123,7 +1125,11 @@ async def connect(
     headers = {"Authorization": f"Bearer {api_key}", **(extra_headers or {})}
     translator = OpenAIRealtimeTranslator()
     async with open_websocket(
-        target, headers=headers, max_message_size=max_message_size, open_timeout=open_timeout
+        target,
+        headers=headers,
+        max_message_size=max_message_size,
+        open_timeout=open_timeout,
+        send_timeout=send_timeout,
     ) as channel:
         commands = OpenAIRealtimeCommands(channel.send_text, translator, close=channel.aclose)
         if session_config is not None:
