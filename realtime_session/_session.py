@@ -615,24 +615,18 @@ class RealtimeSession(anyio.AsyncContextManagerMixin):
         return behind
 
     def _on_interrupted(self, event: ev.Interrupted) -> None:
-        if event.response_id is not None:
-            self._interrupt(event.response_id)
-            return
-        targets = list(self._in_flight)
-        changes: tuple[tr.TranscriptChange, ...] = ()
-        for response_id in targets:
-            changes += self._mark_interrupted(response_id)
-        self._fanout.flush_media(None)
-        self._fanout.publish(public.Interrupted(response_id=None))
-        self._publish_changes(changes)
-        self._auto_truncate(targets)
+        self._interrupt(event.response_id)
 
-    def _interrupt(self, response_id: str) -> None:
-        changes = self._mark_interrupted(response_id)
+    def _interrupt(self, response_id: str | None) -> None:
+        """Barge-in on ``response_id``, or on every response in flight if ``None``."""
+        targets = [response_id] if response_id is not None else list(self._in_flight)
+        changes: tuple[tr.TranscriptChange, ...] = ()
+        for target in targets:
+            changes += self._mark_interrupted(target)
         self._fanout.flush_media(response_id)
         self._fanout.publish(public.Interrupted(response_id=response_id))
         self._publish_changes(changes)
-        self._auto_truncate([response_id])
+        self._auto_truncate(targets)
 
     def _mark_interrupted(self, response_id: str) -> tuple[tr.TranscriptChange, ...]:
         changes = self._reducer.apply(tr.AssistantTurnInterrupted(response_id=response_id))
