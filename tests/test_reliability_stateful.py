@@ -886,6 +886,7 @@ def run_programs(backend: tuple[str, dict[str, object]], examples: int, steps: i
     )
 
 
+@pytest.mark.timeout(600)  # forty programs: the per-test default is for single scenarios
 def test_random_programs_keep_the_transcript_the_control_lane_and_the_media_books(
     anyio_backend: tuple[str, dict[str, object]],
 ) -> None:
