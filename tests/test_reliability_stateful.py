@@ -875,7 +875,7 @@ class SessionProgram(RuleBasedStateMachine):
 
 def run_programs(backend: tuple[str, dict[str, object]], examples: int, steps: int) -> None:
     machine = type("Program", (SessionProgram,), {"backend": backend})
-    run_state_machine_as_test(  # type: ignore[no-untyped-call]  # hypothesis leaves it unannotated
+    run_state_machine_as_test(
         machine,
         settings=settings(
             max_examples=examples,
