@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import socket
 import subprocess
 import sys
@@ -540,3 +541,82 @@ def test_the_package_imports_without_websockets() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
+
+
+# -- secrets in logs ------------------------------------------------------------------------------
+
+OPENAI_KEY = "sk-proj-SECRETSECRETSECRET0123456789"
+GEMINI_KEY = "AIzaSECRETSECRETSECRET0123456789"
+CARD = "4111-1111-1111-1111"
+
+
+def debug_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
+    """Every line logged on the client's side (the loopback server logs for itself)."""
+    return [
+        logging.Formatter().format(record)
+        for record in caplog.records
+        if not record.name.startswith("websockets.server")
+    ]
+
+
+async def test_debug_logging_of_an_openai_connection_never_shows_the_key_or_the_traffic(
+    anyio_backend: Backend, caplog: pytest.LogCaptureFixture
+) -> None:
+    arguments = json.dumps({"card": CARD})
+
+    async def handler(peer: Peer) -> None:
+        await peer.receive()  # session.update
+        await peer.send(
+            {
+                "type": "response.function_call_arguments.done",
+                "event_id": "event_1",
+                "response_id": "resp_1",
+                "item_id": "fc_1",
+                "output_index": 0,
+                "call_id": "call_1",
+                "name": "lookup",
+                "arguments": arguments,
+            }
+        )
+        await peer.close()
+
+    with caplog.at_level(logging.DEBUG):
+        async with (
+            loopback(anyio_backend, handler) as (url, _),
+            openai.connect(
+                api_key=OPENAI_KEY, url=url + "/?key=" + OPENAI_KEY, session_config={"x": CARD}
+            ) as (events, _),
+        ):
+            await collect(events)
+    lines = debug_lines(caplog)
+    # The library's debug log is on, and shows the handshake and the frames...
+    assert any(line.startswith("> GET /") for line in lines)
+    assert "> Authorization: [redacted]" in lines
+    assert any(line.startswith("> TEXT [") for line in lines)
+    assert any(line.startswith("< TEXT [") for line in lines)
+    # ...but neither the key, in a header or the query string, nor what was said.
+    for line in lines:
+        assert OPENAI_KEY not in line
+        assert CARD not in line
+
+
+async def test_debug_logging_of_a_gemini_connection_never_shows_the_key(
+    anyio_backend: Backend, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def handler(peer: Peer) -> None:
+        await peer.receive()
+        for payload in trace_payloads("gemini_voice_turn"):
+            await peer.send(json.dumps(payload).encode())
+        await peer.close()
+
+    with caplog.at_level(logging.DEBUG):
+        async with (
+            loopback(anyio_backend, handler) as (url, _),
+            gemini.connect(api_key=GEMINI_KEY, url=url) as (events, _),
+        ):
+            await collect(events)
+    lines = debug_lines(caplog)
+    assert "> x-goog-api-key: [redacted]" in lines
+    assert any(line.startswith("< BINARY [") for line in lines)
+    for line in lines:
+        assert GEMINI_KEY not in line

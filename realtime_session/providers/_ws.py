@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import sys
 from contextlib import AsyncExitStack, asynccontextmanager
-from typing import TYPE_CHECKING, Any, final
+from typing import TYPE_CHECKING, Any, Final, final
 
 import anyio
 import anyio.abc
@@ -29,7 +30,7 @@ from ._errors import MissingDependencyError, ProviderConnectionError
 from ._fields import parse_json
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+    from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 
     from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
     from websockets.trio.client import ClientConnection as TrioConnection
@@ -74,6 +75,71 @@ def _running_under_trio() -> bool:
 def _redact(url: str) -> str:
     # A query string may carry credentials; error messages and logs never show it.
     return url.split("?", 1)[0]
+
+
+_CREDENTIAL_HEADERS: Final = frozenset(
+    {
+        "authorization",
+        "proxy-authorization",
+        "cookie",
+        "set-cookie",
+        "x-goog-api-key",
+        "api-key",
+        "x-api-key",
+    }
+)
+_REDACTED: Final = "[redacted]"
+
+
+@final
+class _ClientLogger(logging.LoggerAdapter[logging.Logger]):
+    """websockets' own client logger, minus credentials and conversation.
+
+    At DEBUG, websockets logs the handshake, every request header (the API key
+    included) and the URL's query string, and the start and end of every
+    frame (what was said, tool arguments and results). Passed to its
+    ``connect()``, this logs the same lines with credential headers as
+    ``[redacted]``, the query string left out, any other occurrence of a
+    credential replaced, and data frames as their type and size only. Level and
+    handlers stay those of ``websockets.client``, the application's to set.
+    """
+
+    def __init__(self, url: str, headers: Mapping[str, str]) -> None:
+        super().__init__(logging.getLogger("websockets.client"))
+        secrets = {
+            part
+            for name, value in headers.items()
+            if name.lower() in _CREDENTIAL_HEADERS
+            # "Bearer sk-...": the token alone may show up elsewhere.
+            for part in (value, value.rpartition(" ")[2])
+            if part
+        }
+        query = url.partition("?")[2]
+        self._secrets = sorted({*secrets, query} - {""}, key=len, reverse=True)
+
+    def log(self, level: int, msg: object, *args: object, **kwargs: Any) -> None:
+        if self.isEnabledFor(level):
+            # Attributed to the line in websockets that logged it, not to this method.
+            kwargs.setdefault("stacklevel", 2)
+            self.logger.log(level, msg, *self._scrub(msg, args), **kwargs)
+
+    def _scrub(self, msg: object, args: Iterable[object]) -> list[object]:
+        from websockets.frames import DATA_OPCODES, Frame
+
+        scrubbed: list[object] = list(args)
+        if msg in ("> %s: %s", "< %s: %s") and str(scrubbed[0]).lower() in _CREDENTIAL_HEADERS:
+            scrubbed[1] = _REDACTED
+        elif msg == "> GET %s HTTP/1.1":
+            scrubbed[0] = _redact(str(scrubbed[0]))
+        for index, arg in enumerate(scrubbed):
+            if isinstance(arg, Frame) and arg.opcode in DATA_OPCODES:
+                more = "" if arg.fin else ", continued"
+                scrubbed[index] = f"{arg.opcode.name} [{len(arg.data)} bytes{more}]"
+            elif isinstance(arg, str):
+                for secret in self._secrets:
+                    arg = arg.replace(secret, _REDACTED)
+                scrubbed[index] = arg
+        return scrubbed
 
 
 async def _hold_trio_connection(
@@ -290,6 +356,7 @@ async def open_websocket(
                             max_size=max_message_size,
                             open_timeout=open_timeout,
                             close_timeout=_CLOSE_TIMEOUT_S,
+                            logger=_ClientLogger(url, headers),
                         )
                     )
                 )
@@ -313,6 +380,7 @@ async def open_websocket(
                         max_size=max_message_size,
                         open_timeout=open_timeout,
                         close_timeout=_CLOSE_TIMEOUT_S,
+                        logger=_ClientLogger(url, headers),
                     )
                 )
 
