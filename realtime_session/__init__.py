@@ -14,6 +14,7 @@ from ._config import SessionStats as SessionStats
 from ._errors import NoProviderCommands as NoProviderCommands
 from ._errors import SessionFailed as SessionFailed
 from ._errors import SubscriberLagged as SubscriberLagged
+from ._errors import ToolError as ToolError
 from ._session import RealtimeSession as RealtimeSession
 from ._subscription import Subscription as Subscription
 from ._tools import Tool as Tool
@@ -28,4 +29,5 @@ __all__ = (
     "SubscriberLagged",
     "SessionFailed",
     "NoProviderCommands",
+    "ToolError",
 )

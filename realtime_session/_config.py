@@ -55,6 +55,17 @@ class SessionConfig:
     :param auto_truncate: on barge-in, tell the provider how much of the
         interrupted audio was played (from ``report_playback``).
     :param record_to: a file to append every applied event to, as JSON lines.
+    :param recording_required: what a recording that cannot be written (a full
+        disk, a missing directory) does. ``False`` (the default): it fails alone;
+        the session announces it with ``RecordingFailed``, logs it, counts what
+        it applies unrecorded in ``SessionStats.events_not_recorded`` and goes
+        on. ``True``: the session ends ``failed`` instead, before it applies any
+        event it could not record.
+    :param backpressure_timeout_s: how long one ``backpressure=True`` subscription
+        that stopped reading may hold the session up before it is failed with
+        ``SubscriberLagged`` (the session then reads its provider again). Keep
+        it below the provider connection's keepalive timeout: while the session
+        waits, nobody reads the connection.
     """
 
     media_buffer: int = attrs.field(default=256, validator=_positive_int)
@@ -67,6 +78,8 @@ class SessionConfig:
     tool_timeout_s: float = attrs.field(default=15.0, validator=_positive_number)
     auto_truncate: bool = True
     record_to: str | os.PathLike[str] | None = None
+    recording_required: bool = False
+    backpressure_timeout_s: float = attrs.field(default=10.0, validator=_positive_number)
 
 
 @final
@@ -78,7 +91,9 @@ class SessionStats:
     ``published`` counts events published to subscribers (each once, however many
     subscribers); the ``media_*`` counters add up every subscription's drops and
     barge-in flushes, and the chunks of interrupted responses the session stopped
-    publishing; ``pending_items`` is the number of staged transcript items.
+    publishing; ``pending_items`` is the number of staged transcript items;
+    ``events_not_recorded`` counts events the session applied without recording
+    them, after its recording failed (see ``SessionConfig.recording_required``).
     """
 
     events_in: int
@@ -90,3 +105,4 @@ class SessionStats:
     subscribers: int
     pending_items: int
     tool_calls: int
+    events_not_recorded: int = 0

@@ -10,13 +10,16 @@ subscription.
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
 import uuid
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, Final, final
 
 import anyio
 import anyio.abc
+import attrs
 import structlog
 
 from . import events as ev
@@ -61,10 +64,15 @@ class RealtimeSession(anyio.AsyncContextManagerMixin):
     ``"failed"``, and :meth:`wait_closed` raises :class:`SessionFailed`. The
     session itself never raises into the application's task group.
 
+    A part that fails fails alone: a tool (its call is answered with an error),
+    a subscriber (it gets ``SubscriberLagged``), the recording (announced with
+    ``RecordingFailed``; fatal only with ``SessionConfig(recording_required=True)``).
+
     :param commands: the provider connection's command verbs; needed for tools,
         ``auto_truncate`` and the command methods of this class.
-    :param tools: async callables by name, run on ``ToolCallRequested`` with the
-        call's arguments as keyword arguments.
+    :param tools: functions by name, run on ``ToolCallRequested`` with the
+        call's arguments as keyword arguments: ``async`` ones in the session's
+        task group, plain ones in a worker thread. See :data:`Tool`.
     :param logger: a structlog logger to bind the session id to. By default the
         session logs through structlog if the application configured it, and
         through the stdlib logger ``"realtime_session"`` otherwise; it never
@@ -80,6 +88,15 @@ class RealtimeSession(anyio.AsyncContextManagerMixin):
         tools: Mapping[str, Tool] | None = None,
         logger: structlog.typing.FilteringBoundLogger | None = None,
     ) -> None:
+        if not (
+            callable(getattr(provider_events, "receive", None))
+            and callable(getattr(provider_events, "aclose", None))
+        ):
+            raise TypeError(
+                "provider_events must be an anyio ObjectReceiveStream of RealtimeSessionEvent "
+                "(the receive end of anyio.create_memory_object_stream(), or the events an "
+                f"adapter's connect() yields), got {type(provider_events).__name__}"
+            )
         if tools is not None and commands is None:
             raise ValueError("tools need commands= to submit their results to the provider")
         self._provider_events = provider_events
@@ -105,6 +122,9 @@ class RealtimeSession(anyio.AsyncContextManagerMixin):
         )
         self._supports_truncation = bool(getattr(commands, "supports_truncation", True))
         self._recorder: EventRecorder | None = None
+        # Set once the recording failed: later events are counted as unrecorded.
+        self._recording_lost = False
+        self._events_not_recorded = 0
         self._task_group: anyio.abc.TaskGroup | None = None
         # anyio objects need a running event loop: they are made when first
         # needed, so a session can be constructed anywhere.
@@ -113,7 +133,8 @@ class RealtimeSession(anyio.AsyncContextManagerMixin):
         self._entered = False
         self._closed = False
         self._failure: SessionFailed | None = None
-        self._stop: tuple[str, str | None] | None = None
+        # Why the session is to end: reason, error text, and the exception behind it.
+        self._stop: tuple[str, str | None, BaseException | None] | None = None
         self._events_in = 0
         self._rejected = 0
         self._media_suppressed = 0
@@ -192,6 +213,7 @@ class RealtimeSession(anyio.AsyncContextManagerMixin):
             subscribers=self._fanout.subscriber_count,
             pending_items=len(self._reducer.pending_item_ids()),
             tool_calls=self._tools.calls if self._tools is not None else 0,
+            events_not_recorded=self._events_not_recorded,
         )
 
     def events(
@@ -214,7 +236,9 @@ class RealtimeSession(anyio.AsyncContextManagerMixin):
         :param max_pending: undelivered control events it may hold before it is
             failed with ``SubscriberLagged`` (default: ``SessionConfig.max_pending``).
         :param backpressure: instead of failing it, slow the session to its pace:
-            it never lags and never loses a control event. For durable sinks.
+            it never loses a control event. For durable sinks. Only so far: one
+            that holds the session up for ``SessionConfig.backpressure_timeout_s``
+            is failed with ``SubscriberLagged`` after all, and the session goes on.
         """
         return self._fanout.subscribe(
             media=media,
@@ -254,7 +278,7 @@ class RealtimeSession(anyio.AsyncContextManagerMixin):
             self._finish("closed", None, None)
             await self._provider_events.aclose()
             return
-        self._request_stop("closed", None)
+        self._request_stop("closed")
         if not self._closed:
             await self._done_event().wait()
 
@@ -292,8 +316,6 @@ class RealtimeSession(anyio.AsyncContextManagerMixin):
         if self._entered:
             raise RuntimeError("a RealtimeSession can be entered only once")
         self._entered = True
-        if self._config.record_to is not None:
-            self._recorder = EventRecorder(self._config.record_to)
         body_started = anyio.Event()
         try:
             async with anyio.create_task_group() as task_group:
@@ -308,7 +330,7 @@ class RealtimeSession(anyio.AsyncContextManagerMixin):
                 try:
                     yield self
                 finally:
-                    self._request_stop("closed", None)
+                    self._request_stop("closed")
                     # The actor finishes synchronously once cancelled; what remains
                     # in the group (tools, truncation commands) is cancelled with it.
                     task_group.cancel_scope.cancel()
@@ -319,9 +341,11 @@ class RealtimeSession(anyio.AsyncContextManagerMixin):
                 raise group.exceptions[0] from None
             raise
 
-    def _request_stop(self, reason: str, error: str | None) -> None:
+    def _request_stop(
+        self, reason: str, error: str | None = None, cause: BaseException | None = None
+    ) -> None:
         if self._stop is None:
-            self._stop = (reason, error)
+            self._stop = (reason, error, cause)
         if self._actor_scope is not None:
             self._actor_scope.cancel()
 
@@ -350,6 +374,9 @@ class RealtimeSession(anyio.AsyncContextManagerMixin):
             with self._new_actor_scope():
                 task_status.started()
                 await body_started.wait()
+                # Opened here, not on entering, so that what the body subscribes
+                # first thing hears if the recording cannot even be opened.
+                self._open_recording()
                 reason, error, cause = await self._consume()
             if self._tools is not None:
                 # Answers already on their way to the provider get to arrive, so
@@ -358,7 +385,7 @@ class RealtimeSession(anyio.AsyncContextManagerMixin):
                     await self._tools.settle()
         finally:
             if self._stop is not None and reason == "closed":
-                reason, error = self._stop
+                reason, error, cause = self._stop
             self._finish(reason, error, cause)
             with anyio.move_on_after(_STREAM_CLOSE_TIMEOUT_S, shield=True):
                 await self._provider_events.aclose()
@@ -389,44 +416,49 @@ class RealtimeSession(anyio.AsyncContextManagerMixin):
                         dispatch(event)
                 fanout.flush()
                 if self._stop is not None:
-                    return self._stop[0], self._stop[1], None
+                    return self._stop
                 self._check_orphans()
                 if fanout.backpressure_blocked:
-                    await fanout.wait_for_backpressure()
+                    await fanout.wait_for_backpressure(self._config.backpressure_timeout_s)
         except anyio.EndOfStream:
             return "provider_closed", None, None
         except Exception as exc:
-            self._log.error("provider_stream_failed", error=repr(exc))
+            self._log.error("provider_stream_failed", exc_info=exc)
             return "failed", f"provider stream failed: {type(exc).__name__}: {exc}", exc
 
     def _finish(self, reason: str, error: str | None, cause: BaseException | None) -> None:
-        """End the session. Synchronous, so it completes even under cancellation."""
+        """End the session. Synchronous, so it completes even under cancellation.
+
+        A transcript flush or a recording that fails here is logged (a recording
+        failure also announced); every subscription gets ``SessionClosed`` and
+        :meth:`wait_closed` returns whatever happens.
+        """
         if self._closed:
             return
         self._closed = True
-        if self._tools is not None:
-            self._tools.close()
-        self._publish_changes(self._reducer.flush())
-        self._fanout.close(public.SessionClosed(reason=reason, error=error))
-        if self._recorder is not None:
-            self._recorder.close()
-        if reason == "failed":
-            failure = SessionFailed(error or "session failed")
-            failure.__cause__ = cause
-            self._failure = failure
-        self._log.info(
-            "session_closed",
-            reason=reason,
-            error=error,
-            events_in=self._events_in,
-            published=self._fanout.seq,
-            rejected=self._rejected + self._reducer.rejected,
-            media_dropped=self._fanout.media_dropped,
-            media_flushed=self._fanout.media_flushed,
-            media_suppressed=self._media_suppressed,
-        )
-        if self._done is not None:
-            self._done.set()
+        try:
+            if self._tools is not None:
+                self._tools.close()
+            try:
+                self._publish_changes(self._reducer.flush())
+            except Exception as exc:
+                self._log.error("transcript_flush_failed", exc_info=exc)
+            recorder, self._recorder = self._recorder, None
+            if recorder is not None:
+                try:
+                    recorder.close()  # flushes what is left
+                except OSError as exc:
+                    if not self._recording_failed(exc) and reason != "failed":
+                        reason, error, cause = "failed", _recording_error(exc), exc
+            if reason == "failed":
+                failure = SessionFailed(error or "session failed")
+                failure.__cause__ = cause
+                self._failure = failure
+            self._log.info("session_closed", reason=reason, error=error, **attrs.asdict(self.stats))
+        finally:
+            self._fanout.close(public.SessionClosed(reason=reason, error=error))
+            if self._done is not None:
+                self._done.set()
 
     # -- per event ------------------------------------------------------------
 
@@ -437,13 +469,18 @@ class RealtimeSession(anyio.AsyncContextManagerMixin):
             self._reject(event)
             return
         try:
-            if self._recorder is not None:
-                self._recorder.write(event)  # type: ignore[arg-type]
+            if (self._recorder is not None or self._recording_lost) and not self._record(
+                event  # type: ignore[arg-type]
+            ):
+                return
             handler(event)
         except Exception as exc:
             self._rejected += 1
             self._log.error(
-                "event_failed", event_type=type(event).__name__, error=repr(exc), exc_info=True
+                "event_failed",
+                event_type=type(event).__name__,
+                error_type=type(exc).__name__,
+                exc_info=exc,
             )
 
     def _reject(self, obj: object) -> None:
@@ -671,7 +708,7 @@ class RealtimeSession(anyio.AsyncContextManagerMixin):
                 "auto_truncate_failed",
                 item_id=item_id,
                 audio_played_ms=position_ms,
-                error=repr(exc),
+                exc_info=exc,
             )
 
     def _truncate_locally(
@@ -749,14 +786,58 @@ class RealtimeSession(anyio.AsyncContextManagerMixin):
         if event.fatal:
             self._log.error("provider_error_fatal", code=event.code, message=event.message)
             if self._stop is None:
-                self._stop = ("failed", f"provider error {event.code}: {event.message}")
+                self._stop = ("failed", f"provider error {event.code}: {event.message}", None)
         else:
             self._log.warning("provider_error", code=event.code, message=event.message)
 
-    def _record(self, event: ev.RealtimeSessionEvent) -> None:
-        """Record a decision the session took itself, so a replay takes it too."""
-        if self._recorder is not None:
-            self._recorder.write(event)
+    # -- recording ----------------------------------------------------------------
+
+    def _open_recording(self) -> None:
+        if self._config.record_to is None:
+            return
+        try:
+            self._recorder = EventRecorder(self._config.record_to)
+        except OSError as exc:
+            self._recording_failed(exc)
+            self._fanout.flush()  # the subscribers made so far hear of it now
+
+    def _record(self, event: ev.RealtimeSessionEvent) -> bool:
+        """Record an event before it is applied; return whether it may be applied.
+
+        Also records the decisions the session takes itself, so that a replay
+        takes them too. Once the recording failed, the event is counted as not
+        recorded; with ``recording_required`` it is not applied at all.
+        """
+        recorder = self._recorder
+        if recorder is None:
+            if not self._recording_lost:
+                return True
+            if self._config.recording_required:
+                return False
+            self._events_not_recorded += 1
+            return True
+        try:
+            recorder.write(event)
+        except OSError as exc:
+            if not self._recording_failed(exc):
+                return False
+            self._events_not_recorded += 1
+        return True
+
+    def _recording_failed(self, exc: OSError) -> bool:
+        """The recording cannot be written: stop it, say so once; return whether to go on."""
+        recorder, self._recorder = self._recorder, None
+        if recorder is not None:
+            with contextlib.suppress(OSError):
+                recorder.close()  # what it still buffers cannot be written either
+        self._recording_lost = True
+        fatal = self._config.recording_required
+        path = os.fspath(self._config.record_to) if self._config.record_to is not None else None
+        self._log.error("recording_failed", path=path, fatal=fatal, exc_info=exc)
+        self._fanout.publish(public.RecordingFailed(error=str(exc), fatal=fatal))
+        if fatal:
+            self._request_stop("failed", _recording_error(exc), exc)
+        return not fatal
 
     # -- orphans ----------------------------------------------------------------
 
@@ -790,3 +871,7 @@ class RealtimeSession(anyio.AsyncContextManagerMixin):
         else:
             self._orphan_deadline = None
             self._orphan_snapshot = frozenset()
+
+
+def _recording_error(exc: OSError) -> str:
+    return f"recording failed: {exc}"

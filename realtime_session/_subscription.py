@@ -7,8 +7,8 @@ a subscriber sees events in the order they were published, minus the media
 chunks its media lane dropped, with a ``MediaDropped`` marker where they stood.
 
 Publishing is synchronous and never waits for a subscriber; only
-``backpressure=True`` subscriptions can make the session wait, and only between
-batches of events (see :meth:`Fanout.wait_for_backpressure`).
+``backpressure=True`` subscriptions can make the session wait, only between
+batches of events, and only up to a bound (see :meth:`Fanout.wait_for_backpressure`).
 """
 
 from __future__ import annotations
@@ -253,8 +253,8 @@ class Subscription:
 
     # -- called by the fan-out (same event loop, never concurrently) --------
 
-    def _fail(self) -> None:
-        self._failure = SubscriberLagged(len(self._control), self._max_pending)
+    def _fail(self, stalled_s: float | None = None) -> None:
+        self._failure = SubscriberLagged(len(self._control), self._max_pending, stalled_s=stalled_s)
         self._release()
         self._wake()
 
@@ -436,26 +436,28 @@ class Fanout:
             sub._flushed += flushed
             self.media_flushed += flushed
 
-    async def wait_for_backpressure(self) -> None:
-        """Wait until no ``backpressure`` subscription is full.
+    async def wait_for_backpressure(self, timeout_s: float) -> None:
+        """Wait until no ``backpressure`` subscription is full, for at most ``timeout_s``.
 
         A full one is considered drained once its reader brought it down to half
         of ``max_pending``, so the session does not stop and start per event.
+        One still full after ``timeout_s`` has held the session up long enough
+        (nobody reads the provider meanwhile): it is failed with
+        ``SubscriberLagged``, like a default subscription that lags, and the
+        session goes on without it.
         """
-        while True:
-            full = next(
-                (
-                    sub
-                    for sub in self._subscriptions
-                    if sub._backpressure and len(sub._control) >= sub._max_pending
-                ),
-                None,
-            )
-            if full is None:
-                self._backpressure_blocked = False
-                return
-            space = full._space = anyio.Event()
-            await space.wait()
+        with anyio.move_on_after(timeout_s):
+            while True:
+                full = next(filter(_holds_up, self._subscriptions), None)
+                if full is None:
+                    self._backpressure_blocked = False
+                    return
+                space = full._space = anyio.Event()
+                await space.wait()
+        for sub in list(filter(_holds_up, self._subscriptions)):
+            self.remove(sub)
+            sub._fail(stalled_s=timeout_s)
+        self._backpressure_blocked = False
 
     def close(self, event: public.SessionClosed) -> None:
         """Deliver ``event`` as the last event of every subscription and end them.
@@ -476,3 +478,8 @@ class Fanout:
         for sub in subscriptions:
             sub._control.append(entry)
             sub._end()
+
+
+def _holds_up(subscription: Subscription) -> bool:
+    """Whether the session must wait for ``subscription`` before it publishes more."""
+    return subscription._backpressure and len(subscription._control) >= subscription._max_pending

@@ -39,6 +39,7 @@ __all__ = (
     "ToolCallFailed",
     "ToolCallTimedOut",
     "SessionClosed",
+    "RecordingFailed",
     "RealtimeEvent",
 )
 
@@ -212,7 +213,15 @@ class ToolCallCompleted:
 @final
 @attrs.frozen(kw_only=True)
 class ToolCallFailed:
-    """A tool call failed (unknown tool, bad arguments, an exception, or the session closed)."""
+    """A tool call failed: an unknown tool, arguments that are not an object, an
+    exception, a result JSON cannot carry, or the session closed while it ran.
+
+    ``error`` is what the model was told too (nothing is submitted when the
+    session closed). It names an exception by its type only (``tool 'lookup'
+    raised KeyError``), since exception text routinely carries the call's
+    arguments, unless the tool raised :class:`~realtime_session.ToolError`,
+    whose message is meant for display and is ``error`` as it is.
+    """
 
     call_id: str
     error: str
@@ -240,6 +249,22 @@ class SessionClosed:
     error: str | None = None
 
 
+@final
+@attrs.frozen(kw_only=True)
+class RecordingFailed:
+    """The session's recording (``SessionConfig.record_to``) could not be written.
+
+    Published once, when the first write (or the opening of the file) fails;
+    ``error`` is the cause (the operating system's message, such as ``[Errno 28]
+    No space left on device``). The recording stops there. Unless ``fatal``, the
+    call goes on unrecorded; with ``SessionConfig(recording_required=True)`` the
+    failure is ``fatal`` and the session ends ``failed`` right after it.
+    """
+
+    error: str
+    fatal: bool = False
+
+
 RealtimeEvent: TypeAlias = (
     InputTranscriptPartial
     | InputTranscriptFinal
@@ -262,4 +287,5 @@ RealtimeEvent: TypeAlias = (
     | ToolCallFailed
     | ToolCallTimedOut
     | SessionClosed
+    | RecordingFailed
 )

@@ -37,9 +37,11 @@ class RecordingError(ValueError):
 def read_events(path: str | os.PathLike[str]) -> list[RealtimeSessionEvent]:
     """Read a recording written by a session (``SessionConfig(record_to=...)``).
 
-    Blank lines are skipped. A last line that has no newline and does not decode
-    is a write that was cut off, and is ignored; any other line that does not
-    decode raises :class:`RecordingError` naming its line number.
+    Blank lines are skipped. A last line that has no newline and does not decode,
+    after at least one line that does, is a write that was cut off, and is
+    ignored; any other line that does not decode (a file holding nothing but one
+    unterminated line that does not decode included: that is no recording)
+    raises :class:`RecordingError` naming its line number.
     """
     name = os.fspath(path)
     with open(name, encoding="utf-8") as file:
@@ -54,7 +56,7 @@ def read_events(path: str | os.PathLike[str]) -> list[RealtimeSessionEvent]:
         try:
             events.append(codec.from_json(line))
         except codec.DecodeError as error:
-            if index == torn_candidate:
+            if index == torn_candidate and events:
                 break
             raise RecordingError(name, index + 1, str(error)) from error
     return events

@@ -157,6 +157,7 @@ EXAMPLES: list[Any] = [
     pub.ToolCallTimedOut(call_id="call_1", elapsed_ms=15001),
     pub.SessionClosed(reason="failed", error="connection reset"),
     pub.SessionClosed(reason="closed"),
+    pub.RecordingFailed(error="[Errno 28] No space left on device", fatal=True),
     # transcript events
     tr.ItemObserved(
         item_id="item_a",
@@ -1294,6 +1295,7 @@ STRATEGIES: dict[type, st.SearchStrategy[Any]] = {
     pub.ToolCallFailed: st.builds(pub.ToolCallFailed, call_id=ids, error=texts),
     pub.ToolCallTimedOut: st.builds(pub.ToolCallTimedOut, call_id=ids, elapsed_ms=ints),
     pub.SessionClosed: st.builds(pub.SessionClosed, reason=texts, error=optional(texts)),
+    pub.RecordingFailed: st.builds(pub.RecordingFailed, error=texts, fatal=st.booleans()),
 }
 
 

@@ -226,6 +226,7 @@ def test_session_config_validates_each_field() -> None:
         ("unheard_policy", "maybe"),
         ("orphan_timeout_s", 0),
         ("tool_timeout_s", -1.0),
+        ("backpressure_timeout_s", 0),
     ]:
         with pytest.raises(ValueError, match=f"SessionConfig.{field}"):
             SessionConfig(**{field: value})  # type: ignore[arg-type]
@@ -243,3 +244,36 @@ async def test_subscribing_first_thing_in_the_body_misses_nothing() -> None:
             seen = await collect(session.events())
         assert len(seen) == 301
         assert seen[-1] == public.SessionClosed(reason="provider_closed")
+
+
+async def test_a_stalled_backpressure_subscriber_fails_alone_after_the_bound() -> None:
+    # A durable sink that stopped reading may slow the session only so long: past
+    # the bound it fails alone, and the provider stream is read again.
+    send, receive = provider_stream(4)
+    fast_seen: list[public.RealtimeEvent] = []
+    config = SessionConfig(backpressure_timeout_s=0.2)
+    async with RealtimeSession(receive, config=config) as session:
+        stalled = session.events(backpressure=True, max_pending=8)
+        fast = session.events()
+
+        async def read_fast() -> None:
+            fast_seen.extend(await collect(fast))
+
+        with anyio.fail_after(10):
+            started = anyio.current_time()
+            async with anyio.create_task_group() as task_group:
+                task_group.start_soon(read_fast)
+                async with feeding(partials(100), send):
+                    pass
+            elapsed = anyio.current_time() - started
+    texts = [e.text for e in of_type(fast_seen, public.InputTranscriptPartial)]
+    assert texts == [str(i) for i in range(100)]
+    assert fast_seen[-1] == public.SessionClosed(reason="provider_closed")
+    # It waited once, for the bound, not per event.
+    assert 0.2 <= elapsed < 5
+    with pytest.raises(SubscriberLagged) as caught:
+        await stalled.receive()
+    assert caught.value.max_pending == 8
+    assert caught.value.stalled_s == 0.2
+    assert "stalled the session for 0.2 s" in str(caught.value)
+    assert session.stats.subscribers == 0

@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+import anyio
 import pytest
-from helpers import RecordingCommands, audio, collect, provider_stream, replay, spoken, wait_until
+import structlog
+from helpers import (
+    RecordingCommands,
+    audio,
+    collect,
+    of_type,
+    provider_stream,
+    replay,
+    spoken,
+    wait_until,
+)
 
-from realtime_session import RealtimeSession, SessionConfig, codec
+from realtime_session import RealtimeSession, SessionConfig, SessionFailed, codec, public
 from realtime_session import events as ev
 from realtime_session.recording import EventRecorder, RecordingError, read_events
 
 if TYPE_CHECKING:
+    from collections.abc import MutableMapping
     from pathlib import Path
 
 pytestmark = pytest.mark.anyio
@@ -96,3 +108,87 @@ def test_recorder_appends_and_flushes_each_line(tmp_path: Path) -> None:
         assert read_events(path) == [ev.TurnStarted()]
     with pytest.raises(ValueError, match="closed"):
         recorder.write(ev.TurnStarted())
+
+
+def test_a_lone_unterminated_line_is_not_a_torn_recording(tmp_path: Path) -> None:
+    # Forgiving a torn last line needs a line before it that was written whole.
+    path = tmp_path / "garbage.jsonl"
+    path.write_text("this is not a recording")
+    with pytest.raises(RecordingError) as caught:
+        read_events(path)
+    assert caught.value.line == 1
+
+
+# -- a recording that cannot be written ---------------------------------------------------------
+
+FULL_DISK = "/dev/full"  # every write to it fails with ENOSPC, as on a full disk
+
+
+async def run_recorded(
+    config: SessionConfig,
+) -> tuple[RealtimeSession, list[public.RealtimeEvent], list[MutableMapping[str, Any]]]:
+    """Run CONVERSATION through a session with a live subscriber; nothing may escape."""
+    send, receive = provider_stream()
+    with structlog.testing.capture_logs() as logs:
+        async with RealtimeSession(receive, config=config) as session:
+            subscription = session.events()
+            with send:
+                for event in CONVERSATION:
+                    send.send_nowait(event)
+            with anyio.fail_after(5):
+                seen = await collect(subscription)
+    return session, seen, logs
+
+
+async def test_a_recording_that_cannot_be_written_fails_alone() -> None:
+    session, seen, logs = await run_recorded(SessionConfig(record_to=FULL_DISK))
+    # The call goes on: the whole conversation reached the transcript and the subscriber.
+    unrecorded, _ = await replay(CONVERSATION)
+    assert session.transcript == unrecorded.transcript
+    assert len(of_type(seen, public.TranscriptCommitted)) == 3
+    assert seen[-1] == public.SessionClosed(reason="provider_closed")
+    # Announced once, to every subscriber, with its cause.
+    [failed] = of_type(seen, public.RecordingFailed)
+    assert failed.fatal is False
+    assert "No space left on device" in failed.error
+    assert session.stats.rejected == 0
+    assert session.stats.events_not_recorded == len(CONVERSATION)
+    # Logged once, with the cause, not once per event.
+    [logged] = [entry for entry in logs if entry["event"] == "recording_failed"]
+    assert isinstance(logged["exc_info"], OSError)
+    with anyio.fail_after(5):
+        await session.wait_closed()  # returns, and raises nothing
+
+
+async def test_a_required_recording_that_cannot_be_written_fails_the_session() -> None:
+    session, seen, _ = await run_recorded(
+        SessionConfig(record_to=FULL_DISK, recording_required=True)
+    )
+    [failed] = of_type(seen, public.RecordingFailed)
+    assert failed.fatal is True
+    closed = seen[-1]
+    assert isinstance(closed, public.SessionClosed)
+    assert closed.reason == "failed"
+    assert closed.error is not None
+    assert closed.error.startswith("recording failed: ")
+    # Nothing was applied unrecorded.
+    assert session.transcript == ()
+    with anyio.fail_after(5), pytest.raises(SessionFailed) as caught:
+        await session.wait_closed()
+    assert isinstance(caught.value.__cause__, OSError)
+
+
+@pytest.mark.parametrize("required", [False, True])
+async def test_a_recording_that_cannot_be_opened_is_a_recording_failure(
+    required: bool, tmp_path: Path
+) -> None:
+    missing_dir = tmp_path / "no" / "such" / "dir" / "session.jsonl"
+    session, seen, _ = await run_recorded(
+        SessionConfig(record_to=missing_dir, recording_required=required)
+    )
+    [failed] = of_type(seen, public.RecordingFailed)
+    assert failed.fatal is required
+    closed = seen[-1]
+    assert isinstance(closed, public.SessionClosed)
+    assert closed.reason == ("failed" if required else "provider_closed")
+    assert len(session.transcript) == (0 if required else 3)

@@ -76,6 +76,21 @@ async def test_works_with_any_object_receive_stream_and_closes_it() -> None:
     assert stream.closed
 
 
+def test_a_list_as_provider_events_is_refused_at_construction() -> None:
+    with pytest.raises(TypeError) as caught:
+        RealtimeSession([ev.TurnStarted()])  # type: ignore[arg-type]
+    assert str(caught.value).startswith(
+        "provider_events must be an anyio ObjectReceiveStream of RealtimeSessionEvent"
+    )
+    assert str(caught.value).endswith("got list")
+
+
+def test_the_send_end_as_provider_events_is_refused_at_construction() -> None:
+    send, receive = provider_stream()
+    with send, receive, pytest.raises(TypeError, match="got MemoryObjectSendStream"):
+        RealtimeSession(send)  # type: ignore[arg-type]
+
+
 async def test_failing_provider_stream_fails_the_session_not_the_application() -> None:
     stream = ListStream([ev.TurnStarted()], error=ConnectionResetError("peer went away"))
     session = RealtimeSession(stream)

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
+import datetime
+import math
+import threading
+from typing import TYPE_CHECKING
+
 import anyio
+import anyio.lowlevel
 import pytest
+import structlog
 from helpers import RecordingCommands, collect, of_type, provider_stream
 
-from realtime_session import RealtimeSession, SessionConfig, Subscription, Tool, public
+from realtime_session import RealtimeSession, SessionConfig, Subscription, Tool, ToolError, public
 from realtime_session import events as ev
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 pytestmark = pytest.mark.anyio
 
@@ -65,13 +76,16 @@ async def test_three_outcomes_and_what_is_submitted() -> None:
     )
     outcomes = {e.call_id: e for e in seen if isinstance(e, OUTCOMES)}
     assert outcomes["c1"] == public.ToolCallCompleted(call_id="c1")
-    assert outcomes["c2"] == public.ToolCallFailed(call_id="c2", error="RuntimeError: kaboom")
+    # The type, never the text: exception messages carry arguments.
+    assert outcomes["c2"] == public.ToolCallFailed(
+        call_id="c2", error="tool 'boom' raised RuntimeError"
+    )
     timed_out = outcomes["c3"]
     assert isinstance(timed_out, public.ToolCallTimedOut)
     assert timed_out.elapsed_ms >= 200
     assert commands.named("submit_tool_result") == [("c1", 5)]
     errors = commands.submitted_errors()
-    assert errors["c2"] == "RuntimeError: kaboom"
+    assert errors["c2"] == "tool 'boom' raised RuntimeError"
     assert "timed out" in str(errors["c3"])
     assert session.stats.tool_calls == 3
     # Arguments are never public.
@@ -107,13 +121,30 @@ async def test_unknown_tool_and_non_object_arguments_fail_without_calling() -> N
     assert commands.named("submit_tool_result") == []
 
 
-async def test_events_keep_flowing_while_a_tool_runs() -> None:
-    release = anyio.Event()
+@pytest.mark.parametrize("kind", ["async", "sync"])
+async def test_events_keep_flowing_while_a_tool_runs(kind: str) -> None:
+    # A plain function blocks its worker thread, never the session.
     commands = RecordingCommands()
+    waits: Tool
+    release: Callable[[], None]
+    if kind == "async":
+        released = anyio.Event()
+        release = released.set
 
-    async def waits() -> str:
-        await release.wait()
-        return "done"
+        async def waits_async() -> str:
+            await released.wait()
+            return "done"
+
+        waits = waits_async
+    else:
+        unblocked = threading.Event()
+        release = unblocked.set
+
+        def waits_sync() -> str:
+            unblocked.wait(10)
+            return "done"
+
+        waits = waits_sync
 
     send, receive = provider_stream()
     async with RealtimeSession(receive, commands=commands, tools={"waits": waits}) as session:
@@ -128,7 +159,7 @@ async def test_events_keep_flowing_while_a_tool_runs() -> None:
                 assert await subscription.receive() == public.InputTranscriptPartial(
                     text="still talking"
                 )
-                release.set()
+                release()
                 assert await subscription.receive() == public.ToolCallCompleted(call_id="c1")
     assert commands.named("submit_tool_result") == [("c1", "done")]
 
@@ -305,3 +336,179 @@ async def collect_until_outcome(subscription: Subscription) -> list[public.Realt
     while not isinstance(seen[-1], OUTCOMES):
         seen.append(await subscription.receive())
     return seen
+
+
+# -- hostile tools ------------------------------------------------------------------------------
+
+CARD = "4111-1111-1111-1111"
+
+
+async def run_one(
+    tool: Tool, arguments: dict[str, ev.JsonValue] | None = None
+) -> tuple[RecordingCommands, list[public.RealtimeEvent]]:
+    """Run one call of ``tool`` named ``"t"``, then an event after it; what the call led to.
+
+    The session must outlive the call: the event after it still arrives, and
+    the session closes as the provider closed it.
+    """
+    commands = RecordingCommands()
+    send, receive = provider_stream()
+    async with RealtimeSession(receive, commands=commands, tools={"t": tool}) as session:
+        subscription = session.events()
+        with send:
+            send.send_nowait(call("c1", "t", arguments))
+            with anyio.fail_after(5):
+                seen = await collect_until_outcome(subscription)
+            send.send_nowait(ev.InputTranscriptPartial(text="still here"))
+        with anyio.fail_after(5):
+            seen += await collect(subscription)
+    assert seen[-2:] == [
+        public.InputTranscriptPartial(text="still here"),
+        public.SessionClosed(reason="provider_closed"),
+    ]
+    return commands, seen
+
+
+@pytest.mark.parametrize(
+    "value",
+    [datetime.datetime(2030, 1, 1, tzinfo=datetime.UTC), math.nan, {"when": {1, 2}}],
+    ids=["datetime", "nan", "set"],
+)
+async def test_a_result_json_cannot_carry_is_answered_with_an_error(value: object) -> None:
+    async def returns_it() -> object:
+        return value
+
+    commands, seen = await run_one(returns_it)
+    [failed] = of_type(seen, public.ToolCallFailed)
+    assert failed.error.startswith("tool 't' returned a value JSON cannot carry")
+    # The model is answered: one error, no result.
+    assert commands.submitted_errors() == {"c1": failed.error}
+    assert commands.named("submit_tool_result") == []
+
+
+async def test_an_exception_is_reported_by_its_type_never_its_text() -> None:
+    async def lookup(card: str) -> str:
+        return {"5500-0000-0000-0004": "Jane"}[card]  # KeyError: '4111-...'
+
+    with structlog.testing.capture_logs() as logs:
+        commands, seen = await run_one(lookup, {"card": CARD})
+    assert of_type(seen, public.ToolCallFailed) == [
+        public.ToolCallFailed(call_id="c1", error="tool 't' raised KeyError")
+    ]
+    assert commands.submitted_errors() == {"c1": "tool 't' raised KeyError"}
+    assert CARD not in repr(seen)
+    [failure] = [entry for entry in logs if entry["event"] == "tool_call_failed"]
+    assert failure["error_type"] == "KeyError"
+    # Logged with the tool's traceback, as any renderer would print it, minus the card.
+    rendered = structlog.processors.format_exc_info(None, "error", dict(failure))
+    assert "Traceback" in rendered["exception"]
+    assert "in lookup" in rendered["exception"]
+    assert "KeyError" in rendered["exception"]
+    for entry in logs:
+        assert CARD not in repr(entry)
+        assert CARD not in repr(structlog.processors.format_exc_info(None, "x", dict(entry)))
+
+
+async def test_a_tool_error_is_meant_for_display_and_shown_as_it_is() -> None:
+    async def lookup(card: str) -> str:
+        raise ToolError("No card on file: ask for another one.")
+
+    commands, seen = await run_one(lookup, {"card": CARD})
+    expected = "No card on file: ask for another one."
+    assert of_type(seen, public.ToolCallFailed) == [
+        public.ToolCallFailed(call_id="c1", error=expected)
+    ]
+    assert commands.submitted_errors() == {"c1": expected}
+
+
+async def raises_asyncio_cancelled() -> None:
+    await anyio.lowlevel.checkpoint()
+    raise asyncio.CancelledError
+
+
+async def raises_a_cancellation_of_its_own_scope() -> None:
+    # The backend's own cancellation exception, raised outside the scope it belongs to.
+    caught: BaseException | None = None
+    with anyio.CancelScope() as scope:
+        scope.cancel()
+        try:
+            await anyio.sleep(1)
+        except anyio.get_cancelled_exc_class() as exc:
+            caught = exc
+    assert caught is not None
+    raise caught
+
+
+@pytest.mark.parametrize("tool", [raises_asyncio_cancelled, raises_a_cancellation_of_its_own_scope])
+async def test_a_tool_raising_a_cancellation_fails_that_call_alone(tool: Tool) -> None:
+    commands, seen = await run_one(tool)
+    [failed] = of_type(seen, public.ToolCallFailed)
+    assert failed.error.startswith("tool 't' raised ")
+    assert commands.submitted_errors() == {"c1": failed.error}
+
+
+@pytest.mark.parametrize("anyio_backend", [pytest.param(("asyncio", {}), id="asyncio")])
+async def test_a_tool_cancelling_its_own_task_fails_that_call_alone() -> None:
+    async def cancels_itself() -> str:
+        task = asyncio.current_task()
+        assert task is not None
+        task.cancel()
+        await anyio.sleep(1)
+        return "never"
+
+    commands, seen = await run_one(cancels_itself)
+    assert of_type(seen, public.ToolCallFailed) == [
+        public.ToolCallFailed(call_id="c1", error="tool 't' raised CancelledError")
+    ]
+    assert commands.submitted_errors() == {"c1": "tool 't' raised CancelledError"}
+
+
+async def test_a_synchronous_tool_runs_in_a_worker_thread() -> None:
+    loop_thread = threading.get_ident()
+    ran_in: list[int] = []
+
+    def add_sync(a: int, b: int) -> dict[str, int]:
+        ran_in.append(threading.get_ident())
+        return {"sum": a + b}
+
+    commands, seen = await run_one(add_sync, {"a": 2, "b": 3})
+    assert of_type(seen, public.ToolCallCompleted) == [public.ToolCallCompleted(call_id="c1")]
+    assert commands.named("submit_tool_result") == [("c1", {"sum": 5})]
+    assert ran_in and ran_in[0] != loop_thread
+
+
+async def test_a_synchronous_tool_past_its_timeout_is_answered_and_abandoned() -> None:
+    release = threading.Event()
+
+    def hangs() -> str:
+        release.wait(10)
+        return "late"
+
+    commands = RecordingCommands()
+    send, receive = provider_stream()
+    config = SessionConfig(tool_timeout_s=0.2)
+    try:
+        async with RealtimeSession(
+            receive, config=config, commands=commands, tools={"hangs": hangs}
+        ) as session:
+            subscription = session.events()
+            with send:
+                send.send_nowait(call("c1", "hangs"))
+                with anyio.fail_after(5):
+                    seen = await collect_until_outcome(subscription)
+    finally:
+        release.set()
+    [timed_out] = of_type(seen, public.ToolCallTimedOut)
+    assert timed_out.call_id == "c1"
+    assert "timed out" in str(commands.submitted_errors()["c1"])
+    assert commands.named("submit_tool_result") == []
+
+
+def test_a_tool_that_is_not_callable_is_refused_at_construction() -> None:
+    send, receive = provider_stream()
+    with send, receive, pytest.raises(TypeError, match="tool 'weather' must be callable, got str"):
+        RealtimeSession(
+            receive,
+            commands=RecordingCommands(),
+            tools={"weather": "sunny"},  # type: ignore[dict-item]
+        )

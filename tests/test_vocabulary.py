@@ -150,6 +150,7 @@ PUBLIC_FIELDS: FieldTable = {
     "ToolCallFailed": {"call_id": REQUIRED, "error": REQUIRED},
     "ToolCallTimedOut": {"call_id": REQUIRED, "elapsed_ms": REQUIRED},
     "SessionClosed": {"reason": REQUIRED, "error": None},
+    "RecordingFailed": {"error": REQUIRED, "fatal": False},
 }
 
 TRANSCRIPT_EVENT_FIELDS: FieldTable = {
