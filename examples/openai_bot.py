@@ -30,7 +30,7 @@ import anyio.lowlevel
 import attrs
 from wav_player import WavPlayer
 
-from realtime_session import RealtimeSession, public
+from realtime_session import RealtimeSession, ToolError, public
 from realtime_session import events as ev
 from realtime_session import transcript as tr
 from realtime_session.providers import MissingDependencyError, ProviderConnectionError, openai
@@ -77,9 +77,11 @@ async def get_weather(city: str, unit: str = "celsius") -> dict[str, ev.JsonValu
     try:
         temperature_c, conditions = _WEATHER[city.strip().casefold()]
     except KeyError:
-        raise LookupError(f"no weather for {city!r}") from None
+        # A ToolError's message is what the model is told; other exceptions are
+        # reported by their type only, as their text may carry the arguments.
+        raise ToolError(f"No weather for {city}: try a nearby larger city.") from None
     if unit not in ("celsius", "fahrenheit"):
-        raise ValueError(f"unit must be 'celsius' or 'fahrenheit', not {unit!r}")
+        raise ToolError(f"Unknown unit {unit}: use celsius or fahrenheit.")
     temperature = temperature_c if unit == "celsius" else round(temperature_c * 9 / 5 + 32)
     await anyio.lowlevel.checkpoint()  # where a real tool would await a weather service
     return {"city": city, "temperature": temperature, "unit": unit, "conditions": conditions}

@@ -3,8 +3,9 @@
     python examples/record_and_replay.py [RECORDING] [--trace TRACE]
 
 The first session plays a recorded provider trace (by default the bundled
-OpenAI Realtime call ``openai_barge_in.jsonl``, where the user talks over a
-story) with ``SessionConfig(record_to=RECORDING)``: it appends every provider
+OpenAI Realtime call ``openai_barge_in``, where the user talks over a story;
+``--trace`` takes another bundled one by name, or a trace file) with
+``SessionConfig(record_to=RECORDING)``: it appends every provider
 event it applies to RECORDING as one JSON line, before applying it. The
 second session reads the recording back with
 :func:`realtime_session.recording.read_events` and replays it from a plain
@@ -20,36 +21,27 @@ from __future__ import annotations
 
 import argparse
 import functools
-import importlib.resources
 import sys
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Final, TextIO
 
 import anyio
+from bundled_traces import bundled, scripted_provider, trace_argument, trace_help
 
 from realtime_session import RealtimeSession, SessionConfig
 from realtime_session import events as ev
 from realtime_session import transcript as tr
-from realtime_session.providers.scripted import ScriptedProvider
 from realtime_session.recording import read_events
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+    from importlib.resources.abc import Traversable
 
-DEFAULT_TRACE: Final = "openai_barge_in.jsonl"
-
-
-def scripted_provider(trace: Path | None) -> ScriptedProvider:
-    """A provider playing ``trace`` as fast as the session reads, or a bundled call."""
-    if trace is not None:
-        return ScriptedProvider(trace)
-    bundled = importlib.resources.files("realtime_session").joinpath("traces", DEFAULT_TRACE)
-    with importlib.resources.as_file(bundled) as path:
-        return ScriptedProvider(path)
+DEFAULT_TRACE: Final = "openai_barge_in"
 
 
-async def record(trace: Path | None, recording: Path) -> tuple[tr.Message, ...]:
+async def record(trace: Traversable, recording: Path) -> tuple[tr.Message, ...]:
     """Run ``trace`` through a session that records to ``recording``; its transcript."""
     provider = scripted_provider(trace)
     async with provider.run() as provider_events:
@@ -79,7 +71,7 @@ def show(title: str, transcript: Sequence[tr.Message], out: TextIO) -> None:
         print(f"  {role}: {message.text}", file=out)
 
 
-async def run(trace: Path | None, recording: Path, out: TextIO) -> bool:
+async def run(trace: Traversable, recording: Path, out: TextIO) -> bool:
     # record_to appends: start from an empty file so that the recording holds one session.
     await anyio.Path(recording).unlink(missing_ok=True)
     live = await record(trace, recording)
@@ -108,9 +100,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--trace",
-        type=Path,
-        default=None,
-        help=f"the provider trace to play (default: the bundled {DEFAULT_TRACE})",
+        type=trace_argument,
+        default=bundled(DEFAULT_TRACE),
+        help=trace_help(DEFAULT_TRACE),
     )
     args = parser.parse_args(argv)
     same = anyio.run(functools.partial(run, args.trace, args.recording, sys.stdout))

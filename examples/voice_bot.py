@@ -2,8 +2,9 @@
 
     python examples/voice_bot.py [OUT.wav] [--trace TRACE] [--speed SPEED]
 
-It plays a recorded OpenAI Realtime call (by default the bundled
-``openai_demo.jsonl``: a weather question, a tool call, a barge-in) through a
+It plays a recorded call (by default the bundled OpenAI Realtime call
+``openai_demo``: a weather question, a tool call, a barge-in; ``--trace`` takes
+another bundled one by name, or a trace file) through a
 :class:`~realtime_session.RealtimeSession` with two subscribers: captions,
 printed as the model speaks, and a player that writes the assistant's audio to
 ``OUT.wav`` at real-time pace and reports its playback to the session. The
@@ -17,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import importlib.resources
 import sys
 import tempfile
 from pathlib import Path
@@ -25,17 +25,19 @@ from typing import TYPE_CHECKING, Final, TextIO, final
 
 import anyio
 import anyio.lowlevel
+from bundled_traces import bundled, scripted_provider, trace_argument, trace_help
 from wav_player import WavPlayer
 
-from realtime_session import RealtimeSession, public
+from realtime_session import RealtimeSession, ToolError, public
 from realtime_session import events as ev
 from realtime_session import transcript as tr
-from realtime_session.providers.scripted import ScriptedProvider
 
 if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
+
     from realtime_session import Subscription
 
-DEFAULT_TRACE: Final = "openai_demo.jsonl"
+DEFAULT_TRACE: Final = "openai_demo"
 DEFAULT_WAV: Final = Path(tempfile.gettempdir()) / "realtime_session_voice_bot.wav"
 
 _WEATHER: Final = {"lisbon": (21, "sunny"), "porto": (18, "cloudy"), "madrid": (27, "clear")}
@@ -46,9 +48,11 @@ async def get_weather(city: str, unit: str = "celsius") -> dict[str, ev.JsonValu
     try:
         temperature_c, conditions = _WEATHER[city.strip().casefold()]
     except KeyError:
-        raise LookupError(f"no weather for {city!r}") from None
+        # A ToolError's message is what the model is told; other exceptions are
+        # reported by their type only, as their text may carry the arguments.
+        raise ToolError(f"No weather for {city}: try a nearby larger city.") from None
     if unit not in ("celsius", "fahrenheit"):
-        raise ValueError(f"unit must be 'celsius' or 'fahrenheit', not {unit!r}")
+        raise ToolError(f"Unknown unit {unit}: use celsius or fahrenheit.")
     temperature = temperature_c if unit == "celsius" else round(temperature_c * 9 / 5 + 32)
     await anyio.lowlevel.checkpoint()  # where a real tool would await a weather service
     return {"city": city, "temperature": temperature, "unit": unit, "conditions": conditions}
@@ -106,16 +110,7 @@ class Captions:
         self._write(line + "\n")
 
 
-def scripted_provider(trace: Path | None, *, speed: float) -> ScriptedProvider:
-    """A provider playing ``trace``, or the demo call bundled with the package."""
-    if trace is not None:
-        return ScriptedProvider(trace, speed=speed)
-    bundled = importlib.resources.files("realtime_session").joinpath("traces", DEFAULT_TRACE)
-    with importlib.resources.as_file(bundled) as path:
-        return ScriptedProvider(path, speed=speed)
-
-
-async def run(trace: Path | None, wav_path: Path, *, speed: float, out: TextIO) -> None:
+async def run(trace: Traversable, wav_path: Path, *, speed: float, out: TextIO) -> None:
     provider = scripted_provider(trace, speed=speed)
     async with provider.run() as events:
         session = RealtimeSession(events, commands=provider, tools={"get_weather": get_weather})
@@ -148,9 +143,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--trace",
-        type=Path,
-        default=None,
-        help="an OpenAI Realtime, Gemini Live or events trace (default: the bundled demo call)",
+        type=trace_argument,
+        default=bundled(DEFAULT_TRACE),
+        help=trace_help(DEFAULT_TRACE),
     )
     parser.add_argument("--speed", type=float, default=1.0, help="1 is real time (default)")
     args = parser.parse_args(argv)

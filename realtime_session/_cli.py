@@ -1,9 +1,10 @@
 """The command line: argument parsing, logging set-up and the ``replay`` command.
 
 ``python -m realtime_session demo`` runs the demo (:mod:`realtime_session._demo`);
-``python -m realtime_session replay TRACE`` runs a recorded trace through a
-session as fast as it goes and prints the canonical transcript and the
-session's counters, or with ``--json`` every public event as one JSON line.
+``python -m realtime_session replay TRACE`` runs a recorded trace (``-``: read
+from standard input) through a session as fast as it goes and prints the
+canonical transcript and the session's counters, or with ``--json`` every
+public event as one JSON line.
 
 stdout carries only what the command is for: the demo's display, the
 transcript, or the JSON lines. Logs and error messages go to stderr. The
@@ -11,9 +12,9 @@ command line is an application, so it configures structlog for itself (the
 library never does): warnings and errors by default, more with ``-v``.
 
 Exit codes: 0 on success, 1 when the session ended as ``failed``, 2 for a
-usage error or a trace that cannot be read (missing file, malformed line,
-unknown format, a ``--format`` its first line contradicts), 130 when
-interrupted with Ctrl-C.
+usage error (``--backend trio`` without trio installed included) or a trace
+that cannot be read (missing file, malformed line, unknown format, a
+``--format`` its first line contradicts), 130 when interrupted with Ctrl-C.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ import logging
 import math
 import os
 import sys
+import tempfile
+from pathlib import Path
 from typing import TYPE_CHECKING, Final, TextIO, final
 
 import anyio
@@ -57,6 +60,9 @@ EXIT_INTERRUPTED: Final = 130
 
 BACKENDS: Final = ("asyncio", "trio")
 
+STDIN: Final = "-"
+_STDIN_NAME: Final = "<stdin>"
+
 _FORMAT_NAMES: Final[dict[str, str]] = {
     "openai": "an OpenAI Realtime server event",
     "gemini": "a Gemini Live server message",
@@ -72,8 +78,9 @@ class TraceUnreadable(Exception):
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line with ``argv`` (default: ``sys.argv[1:]``); return the exit code.
 
-    Without a command it runs the demo. Output goes to the ``sys.stdout`` and
-    ``sys.stderr`` current at the call, so a caller may redirect them.
+    Without a command it runs the demo. Input and output are the ``sys.stdin``,
+    ``sys.stdout`` and ``sys.stderr`` current at the call, so a caller may
+    redirect them.
     """
     args_list = list(sys.argv[1:] if argv is None else argv)
     if not args_list:
@@ -86,6 +93,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         code = exit_request.code
         return code if isinstance(code, int) else EXIT_OK if code is None else EXIT_USAGE
     out, err = sys.stdout, sys.stderr
+    if args.backend == "trio" and not _trio_installed():
+        print(
+            f"{parser.prog} {args.command}: error: --backend trio needs trio, which is not "
+            "installed: pip install 'anyio[trio]'",
+            file=err,
+        )
+        return EXIT_USAGE
     configure_logging(args.verbose, err)
     try:
         if args.command == "demo":
@@ -175,7 +189,9 @@ def build_parser(prog: str = "realtime-session") -> argparse.ArgumentParser:
             'wrapped as {"t": seconds, "event": {...}}.'
         ),
     )
-    replay_parser.add_argument("trace", metavar="TRACE", help="the JSON Lines trace to replay")
+    replay_parser.add_argument(
+        "trace", metavar="TRACE", help="the JSON Lines trace to replay (-: read standard input)"
+    )
     replay_parser.add_argument(
         "--format",
         choices=TRACE_FORMATS,
@@ -211,39 +227,61 @@ def configure_logging(verbosity: int, stream: TextIO) -> None:
 
 
 def load_events(path: str, format: TraceFormat | None, err: TextIO) -> list[TimedEvent]:
-    """Read and translate a trace for ``replay``.
+    """Read and translate a trace for ``replay``; ``path`` ``-`` reads ``sys.stdin``.
 
     A recording that a crash cut off in the middle of its last line is still
-    replayed, without that line, with a warning on ``err``. A ``format`` that
-    the first line plainly contradicts is refused: translated with the wrong
-    translator, a trace would replay as an empty or broken conversation.
+    replayed, without that line, with a warning on ``err`` (only after a line
+    that was written whole: a file of one bad line is no recording). A
+    ``format`` that the first line plainly contradicts is refused: translated
+    with the wrong translator, a trace would replay as an empty or broken
+    conversation.
 
     :raises TraceUnreadable: naming the file, and the line when one is at fault.
     """
+    if path == STDIN:
+        return _load_standard_input(sys.stdin, format, err)
+    return _load_file(path, format, err, shown=path)
+
+
+def _load_standard_input(
+    stdin: TextIO, format: TraceFormat | None, err: TextIO
+) -> list[TimedEvent]:
+    # A trace is read more than once (its format, then its events, then perhaps
+    # its torn last line), and a pipe only once: it is kept in a file meanwhile.
+    data = stdin.buffer.read() if hasattr(stdin, "buffer") else stdin.read().encode()
+    with tempfile.TemporaryDirectory(prefix="realtime_session_replay_") as directory:
+        copy = Path(directory) / "stdin.jsonl"
+        copy.write_bytes(data)
+        return _load_file(str(copy), format, err, shown=_STDIN_NAME)
+
+
+def _load_file(
+    path: str, format: TraceFormat | None, err: TextIO, *, shown: str
+) -> list[TimedEvent]:
     try:
         if format is not None:
-            _check_format(path, format)
+            _check_format(path, format, shown)
         return load_trace(path, format)
     except TraceFormatError as error:
         recovered = _without_torn_last_line(path, format, error)
         if recovered is None:
-            raise TraceUnreadable(str(error)) from error
+            raise TraceUnreadable(f"{shown}, line {error.line}: {error.reason}") from error
         print(
-            f"warning: {path}, line {error.line}: ignoring the unterminated last line "
+            f"warning: {shown}, line {error.line}: ignoring the unterminated last line "
             "(a recording cut off while it was written)",
             file=err,
         )
         return recovered
     except FileNotFoundError as error:
-        raise TraceUnreadable(f"{path}: no such file") from error
+        raise TraceUnreadable(f"{shown}: no such file") from error
     except IsADirectoryError as error:
-        raise TraceUnreadable(f"{path}: is a directory, not a trace file") from error
+        raise TraceUnreadable(f"{shown}: is a directory, not a trace file") from error
     except UnicodeDecodeError as error:
         raise TraceUnreadable(
-            f"{path}, line {_line_of_invalid_utf8(path)}: not UTF-8 text ({error.reason})"
+            f"{shown}, line {_line_of_invalid_utf8(path)}: not UTF-8 text ({error.reason})"
         ) from error
     except OSError as error:
-        raise TraceUnreadable(f"{path}: {error.strerror or error}") from error
+        raise TraceUnreadable(f"{shown}: {error.strerror or error}") from error
 
 
 async def replay(events: Sequence[TimedEvent], *, as_json: bool, out: TextIO) -> int:
@@ -301,7 +339,7 @@ def transcript_lines(message: tr.Message) -> list[str]:
     return [f"{role}: {line}".rstrip() for line in message.text.splitlines() or [""]]
 
 
-def _check_format(path: str, format: TraceFormat) -> None:
+def _check_format(path: str, format: TraceFormat, shown: str) -> None:
     """Refuse ``format`` when the trace's first line is recognisably of another format."""
     with open(path, encoding="utf-8") as lines:
         first = next(((n, raw) for n, raw in enumerate(lines, start=1) if raw.strip()), None)
@@ -322,7 +360,7 @@ def _check_format(path: str, format: TraceFormat) -> None:
         return  # not recognisable: the format given is the way to read it
     if detected != format:
         raise TraceUnreadable(
-            f"{path}, line {number}: this is {_FORMAT_NAMES[detected]}, not "
+            f"{shown}, line {number}: this is {_FORMAT_NAMES[detected]}, not "
             f"{_FORMAT_NAMES[format]} (without --format the format is detected)"
         )
 
@@ -347,6 +385,14 @@ def _without_torn_last_line(
     except (RecordingError, OSError, UnicodeDecodeError):
         return None
     return [TimedEvent(event=event) for event in events]
+
+
+def _trio_installed() -> bool:
+    try:
+        import trio  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def _line_of_invalid_utf8(path: str) -> int:

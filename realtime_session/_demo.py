@@ -26,17 +26,21 @@ from collections import Counter
 from typing import TYPE_CHECKING, Final, TextIO, final
 
 import anyio
+import anyio.abc
 import anyio.lowlevel
 
 from . import events as ev
 from . import public
 from . import transcript as tr
+from ._errors import ToolError
 from ._session import RealtimeSession
 from .providers.openai import OpenAIRealtimeTranslator
 from .providers.scripted import ScriptedProvider, TimedEvent, read_trace
 
 if TYPE_CHECKING:
-    from anyio.streams.memory import MemoryObjectSendStream
+    from collections.abc import Sequence
+
+    from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
     from ._subscription import Subscription
 
@@ -65,13 +69,14 @@ async def get_weather(city: str, unit: str = "celsius") -> dict[str, ev.JsonValu
     """Today's weather in ``city``, in ``unit`` (``"celsius"`` or ``"fahrenheit"``).
 
     It reads a fixed table, as the demo runs offline. An unknown city or unit
-    raises, and the session reports the call to the model as failed.
+    raises :class:`~realtime_session.ToolError`, whose message the session tells
+    the model (any other exception would be reported by its type only).
     """
     forecast = _FORECASTS.get(city.strip().casefold())
     if forecast is None:
-        raise LookupError(f"no forecast for {city!r}")
+        raise ToolError(f"No forecast for {city}: try a nearby larger city.")
     if unit not in ("celsius", "fahrenheit"):
-        raise ValueError(f"unit must be 'celsius' or 'fahrenheit', not {unit!r}")
+        raise ToolError(f"Unknown unit {unit}: use celsius or fahrenheit.")
     name, temperature_c, conditions = forecast
     temperature = temperature_c if unit == "celsius" else round(temperature_c * 9 / 5 + 32)
     # A real tool would await a weather service here; the session runs it in a
@@ -96,27 +101,63 @@ def load_demo_script() -> tuple[list[TimedEvent], OpenAIRealtimeTranslator]:
 
 
 @final
+class TraceClock(anyio.abc.ObjectReceiveStream[ev.RealtimeSessionEvent]):
+    """The session's input, which keeps the time of the recording as the session reads it.
+
+    :attr:`now` is the recorded time (``t``, seconds into the recording) of the
+    last event of ``script`` the session received: the time of the call as the
+    session has got to it, whatever the speed and however late the scheduler
+    runs the session. Events that are not in the script (this run's truncation
+    confirmations) leave it as it is. The script reaches the stream in order, so
+    the next of its events the session receives is always the next one here.
+    """
+
+    def __init__(
+        self,
+        events: MemoryObjectReceiveStream[ev.RealtimeSessionEvent],
+        script: Sequence[TimedEvent],
+    ) -> None:
+        self._events = events
+        self._script = script
+        self._next = 0
+        self.now = 0.0
+
+    def _passing(self, event: ev.RealtimeSessionEvent) -> ev.RealtimeSessionEvent:
+        script, index = self._script, self._next
+        if index < len(script) and script[index].event is event:
+            self._next = index + 1
+            t = script[index].t
+            if t is not None:
+                self.now = t
+        return event
+
+    async def receive(self) -> ev.RealtimeSessionEvent:
+        return self._passing(await self._events.receive())
+
+    def receive_nowait(self) -> ev.RealtimeSessionEvent:
+        return self._passing(self._events.receive_nowait())
+
+    async def aclose(self) -> None:
+        await self._events.aclose()
+
+
+@final
 class Console:
     """The demo's stdout: transcript lines as they are, event lines indented and timed.
 
-    Times are seconds into the recording (wall time multiplied by the speed), so
-    they read the same at any speed.
+    Times are the recording's own (see :class:`TraceClock`), so they read the
+    same at any speed.
     """
 
-    def __init__(self, out: TextIO, *, speed: float) -> None:
+    def __init__(self, out: TextIO, clock: TraceClock) -> None:
         self._out = out
-        self._speed = speed
-        self._start = anyio.current_time()
-
-    def restart_clock(self) -> None:
-        self._start = anyio.current_time()
+        self._clock = clock
 
     def line(self, text: str = "") -> None:
         print(text, file=self._out, flush=True)
 
     def event(self, text: str) -> None:
-        seconds = (anyio.current_time() - self._start) * self._speed
-        self.line(f"  [{seconds:5.2f}s] {text}")
+        self.line(f"  [{self._clock.now:5.2f}s] {text}")
 
     def message(self, message: tr.Message) -> None:
         role = "user" if isinstance(message, tr.UserMessage) else "assistant"
@@ -411,11 +452,12 @@ async def run_demo(
     """Run the demo, printing to ``out``; return the exit code (0, or 1 if the session failed)."""
     script, translator = load_demo_script()
     provider = ScriptedProvider(script, speed=speed)
-    console = Console(out, speed=speed)
     send, receive = anyio.create_memory_object_stream[ev.RealtimeSessionEvent](provider.buffer)
+    clock = TraceClock(receive, provider.events)
+    console = Console(out, clock)
     confirmations = send.clone()
     session = RealtimeSession(
-        receive,
+        clock,
         commands=_DemoCommands(provider, translator, confirmations, console),
         tools={"get_weather": get_weather},
     )
@@ -435,7 +477,6 @@ async def run_demo(
         f"  stalled listener: reads nothing until the end, media buffer of {stalled_buffer} chunks"
     )
     console.line()
-    console.restart_clock()
     async with session, anyio.create_task_group() as task_group:
         task_group.start_soon(_play_recording, provider, send, confirmations)
         task_group.start_soon(player.run, player_subscription)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import re
 import subprocess
 import sys
+import textwrap
 import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,7 +20,7 @@ import realtime_session
 from realtime_session import RealtimeSession, SessionConfig, codec, public
 from realtime_session import events as ev
 from realtime_session.__main__ import main
-from realtime_session.providers import ScriptedProvider, load_trace
+from realtime_session.providers import ScriptedProvider, load_trace, read_trace
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -620,3 +622,102 @@ def test_the_console_script_runs_main() -> None:
     module_name, _, attribute = target.partition(":")
     module = __import__(module_name, fromlist=[attribute])
     assert getattr(module, attribute) is main
+
+
+# -- misuse ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["garbage without a newline", '{"type": "turn_comp'])
+def test_replay_of_a_lone_unterminated_bad_line_exits_2(
+    text: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A torn last line is forgiven only after a line that was written whole.
+    path = write(tmp_path / "lone.jsonl", text, end="")
+    code, out, err = run_cli(["replay", path], capsys)
+    assert code == 2
+    assert out == ""
+    assert "lone.jsonl, line 1: " in err
+    assert "ignoring" not in err
+
+
+def test_replay_dash_reads_the_trace_from_standard_input() -> None:
+    for name in ("gemini_interruption", "openai_tool_call"):
+        result = subprocess.run(
+            [sys.executable, "-m", "realtime_session", "replay", "-"],
+            input=(TRACES / f"{name}.jsonl").read_text(encoding="utf-8"),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=ROOT,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
+        assert transcript_part(result.stdout) == TRANSCRIPTS[name]
+
+
+def test_replay_dash_names_standard_input_in_errors(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    good = (TRACES / "openai_voice_turn.jsonl").read_text(encoding="utf-8").splitlines()
+    piped = "\n".join([good[0], '{"type": "response.done", ', good[2]]) + "\n"
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(piped.encode())))
+    code, out, err = run_cli(["replay", "-", "--format", "openai"], capsys)
+    assert code == 2
+    assert out == ""
+    assert "replay: error: <stdin>, line 2: not valid JSON" in err
+
+
+# A stand-in for a machine without trio: importing it fails as if it were not installed.
+WITHOUT_TRIO = textwrap.dedent(
+    """
+    import importlib.abc
+    import sys
+
+    class NoTrio(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path=None, target=None):
+            if name == "trio" or name.startswith("trio."):
+                raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+            return None
+
+    sys.meta_path.insert(0, NoTrio())
+    from realtime_session.__main__ import main
+
+    sys.exit(main(sys.argv[1:]))
+    """
+)
+
+
+@pytest.mark.parametrize("command", [["demo"], ["replay", trace("openai_voice_turn")]])
+def test_backend_trio_without_trio_says_how_to_install_it(command: list[str]) -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", WITHOUT_TRIO, *command, "--backend", "trio"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stdout == ""
+    [line] = result.stderr.splitlines()
+    assert "trio" in line
+    assert "pip install" in line
+    assert "Traceback" not in result.stderr
+
+
+def test_demo_times_are_the_recording_s_own_times(capsys: pytest.CaptureFixture[str]) -> None:
+    # Far faster than this machine can keep up with: wall time times the speed would
+    # run ahead of the recording, while the trace's own times stay what they are.
+    code, out, err = run_cli(["demo", "--speed", "1000"], capsys)
+    assert code == 0, err
+    recorded = sorted({f"{record.t:5.2f}" for record in read_trace(trace("openai_demo"))})
+    shown = re.findall(r"^  \[([ \d.]+)s\] (.*)$", out, flags=re.MULTILINE)
+    assert shown
+    for stamp, line in shown:
+        assert stamp in recorded, (stamp, line)
+    stamps = [float(stamp) for stamp, _ in shown]
+    assert stamps == sorted(stamps)
+    # The events the recording times, at the recording's time.
+    assert ("0.30", "user started speaking") in [(s.strip(), line) for s, line in shown]
+    assert shown[-1][1] == "session closed: provider_closed"
+    assert float(shown[-1][0]) == pytest.approx(4.965, abs=0.01)

@@ -159,6 +159,41 @@ def test_record_and_replay_default_is_the_barge_in_call(tmp_path: Path) -> None:
     assert "  user: Actually, what time is it in Tokyo?" in result.stdout.splitlines()
 
 
+# -- --trace takes the bundled traces by name ---------------------------------------------------
+
+BUNDLED = sorted(path.stem for path in TRACES.glob("*.jsonl"))
+
+
+@pytest.mark.parametrize("name", ["gemini_voice_turn", "gemini_voice_turn.jsonl"])
+def test_voice_bot_trace_takes_a_bundled_trace_by_name(name: str, tmp_path: Path) -> None:
+    result = run_example(
+        "voice_bot.py", str(tmp_path / "out.wav"), "--trace", name, "--speed", "50"
+    )
+    assert result.returncode == 0, result.stderr
+    assert "you: What's the capital of Portugal?" in result.stdout
+
+
+@pytest.mark.parametrize("name", ["openai_demo", "gemini_interruption.jsonl"])
+def test_record_and_replay_trace_takes_a_bundled_trace_by_name(name: str, tmp_path: Path) -> None:
+    result = run_example("record_and_replay.py", str(tmp_path / "r.jsonl"), "--trace", name)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "the transcripts are identical"
+
+
+@pytest.mark.parametrize("example", ["voice_bot.py", "record_and_replay.py"])
+def test_trace_help_names_the_bundled_traces_and_an_unknown_one_is_a_usage_error(
+    example: str, tmp_path: Path
+) -> None:
+    help_text = " ".join(run_example(example, "--help").stdout.split())
+    for name in BUNDLED:
+        assert name in help_text
+    result = run_example(example, str(tmp_path / "x"), "--trace", "no_such_call")
+    assert result.returncode == 2
+    assert "no_such_call" in result.stderr
+    assert "openai_demo" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 # -- openai_bot.py ----------------------------------------------------------------------------
 
 
