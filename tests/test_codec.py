@@ -8,11 +8,13 @@ import json
 import operator
 import pickle
 import typing
+from pathlib import Path
 from typing import Any
 
 import attrs
 import cattrs
 import pytest
+from helpers import replay
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -20,6 +22,7 @@ from realtime_session import codec
 from realtime_session import events as ev
 from realtime_session import public as pub
 from realtime_session import transcript as tr
+from realtime_session.recording import read_events
 
 TAGGED_UNIONS: tuple[Any, ...] = (
     ev.RealtimeSessionEvent,
@@ -1458,3 +1461,159 @@ def test_decoded_messages_hold_tuples_and_stay_frozen() -> None:
     assert hash(decoded) == hash(ASSISTANT_MESSAGE)
     with pytest.raises(attrs.exceptions.FrozenInstanceError):
         decoded.response_id = "other"  # type: ignore[misc]
+
+
+# What release 0.1.0 wrote (tests/fixtures/v0_1_0, made by the script there) still
+# reads, means the same, and is written back the same.
+
+V0_1_0 = Path(__file__).parent / "fixtures" / "v0_1_0"
+V0_1_0_SESSIONS = sorted(
+    path.name.removesuffix(".recording.jsonl") for path in V0_1_0.glob("*.recording.jsonl")
+)
+V0_1_0_PUBLIC_LINES = sorted(
+    [path.name for path in V0_1_0.glob("*.replay.jsonl")] + ["every_class.public.jsonl"]
+)
+V0_1_0_WIRE_TARGETS: dict[str, Any] = {
+    "events": ev.RealtimeSessionEvent,
+    "public": pub.RealtimeEvent,
+    "transcript": tr.RealtimeTranscriptEvent,
+    "messages": tr.Message,
+    "inputs": ev.RealtimeInputChunk,
+    "changes": tr.TranscriptChange,
+}
+
+
+def lines_of(path: Path) -> list[str]:
+    return path.read_text(encoding="utf-8").splitlines()
+
+
+def test_0_1_0_fixtures_are_all_there() -> None:
+    assert len(V0_1_0_SESSIONS) == 7
+    assert "every_class" in V0_1_0_SESSIONS
+    assert {path.stem for path in (V0_1_0 / "wire").glob("*.jsonl")} == set(V0_1_0_WIRE_TARGETS)
+
+
+@pytest.mark.parametrize("name", V0_1_0_SESSIONS)
+async def test_a_0_1_0_recording_replays_to_the_transcript_it_recorded(name: str) -> None:
+    recorded = read_events(V0_1_0 / f"{name}.recording.jsonl")
+    expected = lines_of(V0_1_0 / f"{name}.transcript.jsonl")
+    session, _ = await replay(recorded)
+    assert session.transcript == tuple(codec.from_json(line, type=tr.Message) for line in expected)
+    assert [codec.to_json(message) for message in session.transcript] == expected
+
+
+@pytest.mark.parametrize("name", V0_1_0_SESSIONS)
+def test_a_0_1_0_recording_is_written_back_the_same(name: str) -> None:
+    lines = lines_of(V0_1_0 / f"{name}.recording.jsonl")
+    assert [codec.to_json(codec.from_json(line)) for line in lines] == lines
+
+
+@pytest.mark.parametrize("name", V0_1_0_PUBLIC_LINES)
+def test_0_1_0_replay_json_lines_decode_as_public_events(name: str) -> None:
+    lines = lines_of(V0_1_0 / name)
+    decoded = [codec.from_json(line, type=pub.RealtimeEvent) for line in lines]
+    assert isinstance(decoded[-1], pub.SessionClosed)
+    assert [codec.to_json(event) for event in decoded] == lines
+
+
+def test_0_1_0_recordings_and_json_lines_hold_every_0_1_0_event_class() -> None:
+    recorded = read_events(V0_1_0 / "every_class.recording.jsonl")
+    provider_classes = {type(event) for event in recorded}
+    transcript_classes = {
+        type(event.event) for event in recorded if isinstance(event, ev.RealtimeTranscript)
+    }
+    public_lines = lines_of(V0_1_0 / "every_class.public.jsonl")
+    public_classes = {type(codec.from_json(line, type=pub.RealtimeEvent)) for line in public_lines}
+    golden = {cls for cls, _ in V0_1_0_TAGS}
+    assert provider_classes == golden & set(typing.get_args(ev.RealtimeSessionEvent))
+    assert transcript_classes == golden & set(typing.get_args(tr.RealtimeTranscriptEvent))
+    assert public_classes == golden & set(typing.get_args(pub.RealtimeEvent))
+
+
+@pytest.mark.parametrize("union", sorted(V0_1_0_WIRE_TARGETS))
+def test_0_1_0_wire_lines_of_every_class_decode_and_are_written_back_the_same(
+    union: str,
+) -> None:
+    target = V0_1_0_WIRE_TARGETS[union]
+    lines = lines_of(V0_1_0 / "wire" / f"{union}.jsonl")
+    decoded = [codec.from_json(line, type=target) for line in lines]
+    assert [codec.to_json(obj) for obj in decoded] == lines
+    assert {type(obj) for obj in decoded} == {
+        cls for cls, _ in V0_1_0_TAGS if cls in typing.get_args(target)
+    }
+
+
+# The tag of every class that 0.1.0 wrote, as it wrote it: a class may be
+# renamed, its tag may not change.
+V0_1_0_TAGS: tuple[tuple[type, str], ...] = (
+    (ev.InputTranscriptPartial, "input_transcript_partial"),
+    (ev.InputTranscriptFinal, "input_transcript_final"),
+    (ev.InputTranscriptFinalForItem, "input_transcript_final_for_item"),
+    (ev.TurnStarted, "turn_started"),
+    (ev.TurnCommitted, "turn_committed"),
+    (ev.TurnCompleted, "turn_completed"),
+    (ev.OutputTextDelta, "output_text_delta"),
+    (ev.OutputTextDeltaForItem, "output_text_delta_for_item"),
+    (ev.OutputAudioTranscriptDeltaForItem, "output_audio_transcript_delta_for_item"),
+    (ev.AssistantTranscriptFinal, "assistant_transcript_final"),
+    (ev.OutputAudioChunk, "output_audio_chunk"),
+    (ev.OutputVideoChunk, "output_video_chunk"),
+    (ev.Interrupted, "interrupted"),
+    (ev.ToolCallRequested, "tool_call_requested"),
+    (ev.AssistantTranscriptTruncated, "assistant_transcript_truncated"),
+    (ev.RealtimeTranscript, "realtime_transcript"),
+    (ev.ProviderError, "provider_error"),
+    (ev.ToolCallCancelled, "tool_call_cancelled"),
+    (pub.InputTranscriptPartial, "input_transcript_partial"),
+    (pub.InputTranscriptFinal, "input_transcript_final"),
+    (pub.TurnStarted, "turn_started"),
+    (pub.TurnCommitted, "turn_committed"),
+    (pub.TurnCompleted, "turn_completed"),
+    (pub.OutputTextDelta, "output_text_delta"),
+    (pub.OutputAudioTranscriptDelta, "output_audio_transcript_delta"),
+    (pub.OutputAudioChunk, "output_audio_chunk"),
+    (pub.OutputVideoChunk, "output_video_chunk"),
+    (pub.Interrupted, "interrupted"),
+    (pub.ToolCallRequested, "tool_call_requested"),
+    (pub.AssistantTranscriptTruncated, "assistant_transcript_truncated"),
+    (pub.ProviderError, "provider_error"),
+    (pub.ToolCallCancelled, "tool_call_cancelled"),
+    (pub.TranscriptCommitted, "transcript_committed"),
+    (pub.TranscriptRevised, "transcript_revised"),
+    (pub.MediaDropped, "media_dropped"),
+    (pub.ToolCallCompleted, "tool_call_completed"),
+    (pub.ToolCallFailed, "tool_call_failed"),
+    (pub.ToolCallTimedOut, "tool_call_timed_out"),
+    (pub.SessionClosed, "session_closed"),
+    (tr.ItemObserved, "item_observed"),
+    (tr.ItemSkipped, "item_skipped"),
+    (tr.UserTranscriptFinal, "user_transcript_final"),
+    (tr.AssistantTextDelta, "assistant_text_delta"),
+    (tr.AssistantTranscriptDelta, "assistant_transcript_delta"),
+    (tr.AssistantTranscriptTruncated, "assistant_transcript_truncated"),
+    (tr.AssistantTranscriptFinalText, "assistant_transcript_final_text"),
+    (tr.AssistantTurnCompleted, "assistant_turn_completed"),
+    (tr.AssistantTurnInterrupted, "assistant_turn_interrupted"),
+    (tr.UserMessage, "user_message"),
+    (tr.AssistantMessage, "assistant_message"),
+    (ev.TextInput, "text_input"),
+    (ev.AudioInput, "audio_input"),
+    (ev.VideoInput, "video_input"),
+    (tr.Committed, "committed"),
+    (tr.Revised, "revised"),
+)
+
+
+@pytest.mark.parametrize(("cls", "tag"), V0_1_0_TAGS, ids=lambda value: str(value))
+def test_every_0_1_0_class_keeps_its_tag(cls: type, tag: str) -> None:
+    assert codec.wire_tag(cls) == tag
+
+
+def test_0_1_0_wire_lines_carry_the_golden_tags() -> None:
+    # The golden table above is what 0.1.0 wrote, not just what the codec says now.
+    written = {
+        json.loads(line)["type"]
+        for path in (V0_1_0 / "wire").glob("*.jsonl")
+        for line in lines_of(path)
+    }
+    assert written == {tag for _, tag in V0_1_0_TAGS}
