@@ -8,8 +8,10 @@ the standard library's ``json.dumps`` / ``json.loads`` of the same plain dicts,
 which is the floor cost of writing or reading that JSON at all. The dict-level
 figures (``to_dict`` / ``from_dict``, no JSON text) are reported too.
 
-Each figure is the median of several timed passes after one warm-up pass, with
-the garbage collector paused during a pass, as ``timeit`` does.
+Each figure is reported as the min, median and max of several timed passes
+after one warm-up pass, with the garbage collector paused during a pass, as
+``timeit`` does; ``encode_ratio`` and ``decode_ratio`` divide the codec's
+median by its baseline's (above 1: faster than the standard library).
 
 Run ``python benchmarks/bench_codec.py [--quick]``; it prints one JSON record per
 set. ``run(quick=True)`` returns the same records to a driver.
@@ -87,10 +89,10 @@ def audio_events() -> list[ev.RealtimeSessionEvent]:
     ]
 
 
-def _rate(
+def _rates(
     operation: Callable[[Any], object], items: Sequence[object], passes: int, repeats: int
-) -> float:
-    """Median operations per second over ``repeats`` timed runs, after a warm-up run."""
+) -> list[float]:
+    """Operations per second of ``repeats`` timed runs, after a warm-up run."""
     rates: list[float] = []
     for run in range(repeats + 1):
         gc_was_enabled = gc.isenabled()
@@ -106,7 +108,15 @@ def _rate(
                 gc.enable()
         if run:  # the first run warms caches and hooks up
             rates.append(passes * len(items) / elapsed)
-    return statistics.median(rates)
+    return rates
+
+
+def _spread(rates: list[float]) -> dict[str, float]:
+    return {
+        "min": round(min(rates)),
+        "median": round(statistics.median(rates)),
+        "max": round(max(rates)),
+    }
 
 
 def _measure(name: str, events: list[ev.RealtimeSessionEvent], *, quick: bool) -> dict[str, object]:
@@ -118,19 +128,28 @@ def _measure(name: str, events: list[ev.RealtimeSessionEvent], *, quick: bool) -
 
     passes = max(1, (150 if quick else 1000) * 13 // len(events))
     repeats = 3 if quick else 7
-    return {
+    record: dict[str, object] = {
         "name": "codec",
         "backend": "none",
         "set": name,
         "events": len(events),
         "repeats": repeats,
-        "encode_per_s": _rate(codec.to_json, events, passes, repeats),
-        "decode_per_s": _rate(codec.from_json, texts, passes, repeats),
-        "baseline_encode_per_s": _rate(json.dumps, dicts, passes, repeats),
-        "baseline_decode_per_s": _rate(json.loads, texts, passes, repeats),
-        "encode_dict_per_s": _rate(codec.to_dict, events, passes, repeats),
-        "decode_dict_per_s": _rate(codec.from_dict, dicts, passes, repeats),
     }
+    # Each codec figure, its same-run baseline and the ratio of their medians.
+    for figure, operation, inputs, baseline, baseline_inputs in (
+        ("encode", codec.to_json, events, json.dumps, dicts),
+        ("decode", codec.from_json, texts, json.loads, texts),
+    ):
+        rates = _rates(operation, inputs, passes, repeats)
+        baseline_rates = _rates(baseline, baseline_inputs, passes, repeats)
+        record[f"{figure}_per_s"] = _spread(rates)
+        record[f"baseline_{figure}_per_s"] = _spread(baseline_rates)
+        record[f"{figure}_ratio"] = round(
+            statistics.median(rates) / statistics.median(baseline_rates), 2
+        )
+    record["encode_dict_per_s"] = _spread(_rates(codec.to_dict, events, passes, repeats))
+    record["decode_dict_per_s"] = _spread(_rates(codec.from_dict, dicts, passes, repeats))
+    return record
 
 
 def run(quick: bool = False) -> list[dict[str, object]]:
