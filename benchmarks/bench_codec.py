@@ -10,8 +10,9 @@ figures (``to_dict`` / ``from_dict``, no JSON text) are reported too.
 
 Each figure is reported as the min, median and max of several timed passes
 after one warm-up pass, with the garbage collector paused during a pass, as
-``timeit`` does; ``encode_ratio`` and ``decode_ratio`` divide the codec's
-median by its baseline's (above 1: faster than the standard library).
+``timeit`` does; a figure's passes alternate with its baseline's.
+``encode_ratio`` and ``decode_ratio`` divide the codec's median by its
+baseline's (above 1: faster than the standard library).
 
 Run ``python benchmarks/bench_codec.py [--quick]``; it prints one JSON record per
 set. ``run(quick=True)`` returns the same records to a driver.
@@ -89,25 +90,44 @@ def audio_events() -> list[ev.RealtimeSessionEvent]:
     ]
 
 
-def _rates(
-    operation: Callable[[Any], object], items: Sequence[object], passes: int, repeats: int
-) -> list[float]:
-    """Operations per second of ``repeats`` timed runs, after a warm-up run."""
-    rates: list[float] = []
+def _rate(operation: Callable[[Any], object], items: Sequence[object], passes: int) -> float:
+    """Operations per second of one timed run over ``items``, ``passes`` times."""
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        start = time.perf_counter()
+        for _ in range(passes):
+            for item in items:
+                operation(item)
+        elapsed = time.perf_counter() - start
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    return passes * len(items) / elapsed
+
+
+def _paired_rates(
+    measured: tuple[Callable[[Any], object], Sequence[object]],
+    baseline: tuple[Callable[[Any], object], Sequence[object]],
+    passes: int,
+    repeats: int,
+) -> tuple[list[float], list[float]]:
+    """``repeats`` timed runs of each, interleaved, after a warm-up run of each.
+
+    Interleaving lets both see the same machine: on a shared one the load
+    changes from second to second, and two series run one after the other
+    would each see a different part of it.
+    """
+    rates: tuple[list[float], list[float]] = ([], [])
+    pair = (measured, baseline)
     for run in range(repeats + 1):
-        gc_was_enabled = gc.isenabled()
-        gc.disable()
-        try:
-            start = time.perf_counter()
-            for _ in range(passes):
-                for item in items:
-                    operation(item)
-            elapsed = time.perf_counter() - start
-        finally:
-            if gc_was_enabled:
-                gc.enable()
-        if run:  # the first run warms caches and hooks up
-            rates.append(passes * len(items) / elapsed)
+        # Alternate which goes first, so that neither always follows the other.
+        order = (0, 1) if run % 2 else (1, 0)
+        for which in order:
+            operation, items = pair[which]
+            rate = _rate(operation, items, passes)
+            if run:  # the first run warms caches and hooks up
+                rates[which].append(rate)
     return rates
 
 
@@ -136,19 +156,22 @@ def _measure(name: str, events: list[ev.RealtimeSessionEvent], *, quick: bool) -
         "repeats": repeats,
     }
     # Each codec figure, its same-run baseline and the ratio of their medians.
-    for figure, operation, inputs, baseline, baseline_inputs in (
-        ("encode", codec.to_json, events, json.dumps, dicts),
-        ("decode", codec.from_json, texts, json.loads, texts),
+    for figure, measured, baseline in (
+        ("encode", (codec.to_json, events), (json.dumps, dicts)),
+        ("decode", (codec.from_json, texts), (json.loads, texts)),
     ):
-        rates = _rates(operation, inputs, passes, repeats)
-        baseline_rates = _rates(baseline, baseline_inputs, passes, repeats)
+        rates, baseline_rates = _paired_rates(measured, baseline, passes, repeats)
         record[f"{figure}_per_s"] = _spread(rates)
         record[f"baseline_{figure}_per_s"] = _spread(baseline_rates)
         record[f"{figure}_ratio"] = round(
             statistics.median(rates) / statistics.median(baseline_rates), 2
         )
-    record["encode_dict_per_s"] = _spread(_rates(codec.to_dict, events, passes, repeats))
-    record["decode_dict_per_s"] = _spread(_rates(codec.from_dict, dicts, passes, repeats))
+    record["encode_dict_per_s"] = _spread(
+        [_rate(codec.to_dict, events, passes) for _ in range(repeats)]
+    )
+    record["decode_dict_per_s"] = _spread(
+        [_rate(codec.from_dict, dicts, passes) for _ in range(repeats)]
+    )
     return record
 
 
