@@ -1,33 +1,43 @@
 """The wire codec: events and messages to and from JSON.
 
 Every member of one of the vocabulary's unions travels as a JSON object whose
-``"type"`` field is the class's wire tag, the snake_case class name
-(``OutputTextDeltaForItem`` → ``"output_text_delta_for_item"``; see
-:func:`wire_tag`). Nested records (``Usage``, audio and video chunks, message
-blocks) carry no tag; a field typed as one of the unions (``RealtimeTranscript.event``,
-``TranscriptCommitted.message``) holds a tagged object. ``AssistantMessage.blocks``
-is the one untagged union: a ``TranscriptBlock`` always carries ``truncated`` and
-``estimated``, a ``TextBlock`` never does.
+``"type"`` field is the class's wire tag (``OutputTextDeltaForItem`` →
+``"output_text_delta_for_item"``; see :func:`wire_tag`). Tags are a fixed table
+in this module, not derived from class names: renaming a class does not change
+what recordings say. Nested records (``Usage``, audio and video chunks, message
+blocks) carry no tag; a field typed as one of the unions
+(``RealtimeTranscript.event``, ``TranscriptCommitted.message``) holds a tagged
+object. ``AssistantMessage.blocks`` is the one untagged union: a
+``TranscriptBlock`` always carries ``truncated`` and ``estimated``, a
+``TextBlock`` never does.
 
 Values map one to one: ``bytes`` as standard base64, enums by value, tuples as
 arrays, ``ToolCallRequested.arguments`` as the JSON value it is. A field whose
 value is ``None`` is left out, and a missing field reads as its default, or as
-``None`` when its type allows it.
+``None`` when its type allows it. Counts, indices, durations and token figures
+are never negative; sample rates and channel counts are positive; the ids of
+committed messages are never empty. The encoder refuses what the decoder would
+refuse, so whatever it writes reads back.
 
 Decoding is strict and total. The caller names what it expects, because provider
 events, public events and transcript events share tags
 (``assistant_transcript_truncated`` exists in all three): ``from_json(text)``
 decodes a provider event, ``from_json(text, type=public.RealtimeEvent)`` a
 public one. Nothing is coerced: ``42`` is not a string, ``true`` is not an
-integer, ``"1"`` is not a number (an integer is a valid float). An unknown key,
-an unknown or mismatched tag, a missing field, invalid base64 or text that is
-not JSON raises :class:`DecodeError`, whose :attr:`~DecodeError.path` names the
-offending place; no other exception escapes and no partial object is returned.
+integer, ``"1"`` is not a number (an integer is a valid float). An unknown or
+repeated key, an unknown or mismatched tag, a missing field, a value out of
+range, invalid base64 or text that is not JSON raises :class:`DecodeError`,
+whose :attr:`~DecodeError.path` names the offending place; no other exception
+escapes and no partial object is returned.
 
-Hooks are built once per class and per target type and kept for the life of the
-process, so a call costs one dictionary lookup before the work itself. Decoding
-first runs without bookkeeping; only a document that fails is decoded a second
-time, tracking where it failed, to build the error.
+The structure is cattrs': tagged unions by ``configure_tagged_union``, unknown
+keys by ``forbid_extra_keys``, omitted ``None`` fields by omit-if-default, and
+error locations from cattrs' validation error trees. Hooks are generated once
+per class and per target; decoding first runs without bookkeeping, and only a
+document that fails is decoded a second time, with cattrs' detailed
+validation, to say where and why. JSON text is read by ``jiter`` and written by
+``orjson`` (each several times faster than the standard library, which they
+fall back to for the few documents they do not handle the same way).
 """
 
 from __future__ import annotations
@@ -37,20 +47,33 @@ import functools
 import json
 import math
 import operator
-import re
 import types
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Final, TypeVar, final, overload
 
 import attrs
 import cattrs
-from cattrs.errors import ClassValidationError
+import jiter
+import orjson
+from cattrs.cols import homogenous_tuple_structure_factory
+from cattrs.errors import (
+    ClassValidationError,
+    ForbiddenExtraKeysError,
+    IterableValidationError,
+)
 from cattrs.fns import identity
-from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
+from cattrs.gen import (
+    make_dict_structure_fn_from_attrs,
+    make_dict_unstructure_fn_from_attrs,
+    override,
+)
+from cattrs.strategies import configure_tagged_union
 
-from . import events, transcript
+from . import events as ev
+from . import public as pub
+from . import transcript as tr
 from .events import RealtimeInputChunk, RealtimeSessionEvent
 from .public import RealtimeEvent
 from .transcript import Block, Message, RealtimeTranscriptEvent, TranscriptChange
@@ -71,7 +94,6 @@ __all__ = (
 _T = TypeVar("_T")
 
 _Hook = Callable[[Any, Any], Any]
-_Body = Callable[[dict[str, Any]], Any]
 _Unhook = Callable[[Any], Any]
 
 # What ``to_dict`` accepts, for type checkers: every tagged class and the nested records.
@@ -83,19 +105,91 @@ _Encodable: typing.TypeAlias = (
     | Message
     | TranscriptChange
     | Block
-    | events.Usage
-    | events.RealtimeAudioChunk
-    | events.RealtimeVideoChunk
+    | ev.Usage
+    | ev.RealtimeAudioChunk
+    | ev.RealtimeVideoChunk
 )
+
+# -- Wire tags -----------------------------------------------------------------------------
 
 _TAG_KEY: Final = "type"
 
+# The tag of every class that travels tagged: the one place that says it. A tag is
+# what recordings hold, so it never changes, whatever the class is called; a new
+# member of a tagged union needs its line here (the codec refuses it until then).
+_WIRE_TAGS: Final[Mapping[type, str]] = types.MappingProxyType(
+    {
+        # events.RealtimeSessionEvent
+        ev.InputTranscriptPartial: "input_transcript_partial",
+        ev.InputTranscriptFinal: "input_transcript_final",
+        ev.InputTranscriptFinalForItem: "input_transcript_final_for_item",
+        ev.TurnStarted: "turn_started",
+        ev.TurnCommitted: "turn_committed",
+        ev.TurnCompleted: "turn_completed",
+        ev.OutputTextDelta: "output_text_delta",
+        ev.OutputTextDeltaForItem: "output_text_delta_for_item",
+        ev.OutputAudioTranscriptDeltaForItem: "output_audio_transcript_delta_for_item",
+        ev.AssistantTranscriptFinal: "assistant_transcript_final",
+        ev.OutputAudioChunk: "output_audio_chunk",
+        ev.OutputVideoChunk: "output_video_chunk",
+        ev.Interrupted: "interrupted",
+        ev.ToolCallRequested: "tool_call_requested",
+        ev.AssistantTranscriptTruncated: "assistant_transcript_truncated",
+        ev.RealtimeTranscript: "realtime_transcript",
+        ev.ProviderError: "provider_error",
+        ev.ToolCallCancelled: "tool_call_cancelled",
+        # public.RealtimeEvent
+        pub.InputTranscriptPartial: "input_transcript_partial",
+        pub.InputTranscriptFinal: "input_transcript_final",
+        pub.TurnStarted: "turn_started",
+        pub.TurnCommitted: "turn_committed",
+        pub.TurnCompleted: "turn_completed",
+        pub.OutputTextDelta: "output_text_delta",
+        pub.OutputAudioTranscriptDelta: "output_audio_transcript_delta",
+        pub.OutputAudioChunk: "output_audio_chunk",
+        pub.OutputVideoChunk: "output_video_chunk",
+        pub.Interrupted: "interrupted",
+        pub.ToolCallRequested: "tool_call_requested",
+        pub.AssistantTranscriptTruncated: "assistant_transcript_truncated",
+        pub.ProviderError: "provider_error",
+        pub.ToolCallCancelled: "tool_call_cancelled",
+        pub.TranscriptCommitted: "transcript_committed",
+        pub.TranscriptRevised: "transcript_revised",
+        pub.MediaDropped: "media_dropped",
+        pub.ToolCallCompleted: "tool_call_completed",
+        pub.ToolCallFailed: "tool_call_failed",
+        pub.ToolCallTimedOut: "tool_call_timed_out",
+        pub.SessionClosed: "session_closed",
+        pub.RecordingFailed: "recording_failed",
+        # transcript.RealtimeTranscriptEvent
+        tr.ItemObserved: "item_observed",
+        tr.ItemSkipped: "item_skipped",
+        tr.UserTranscriptFinal: "user_transcript_final",
+        tr.AssistantTextDelta: "assistant_text_delta",
+        tr.AssistantTranscriptDelta: "assistant_transcript_delta",
+        tr.AssistantTranscriptTruncated: "assistant_transcript_truncated",
+        tr.AssistantTranscriptFinalText: "assistant_transcript_final_text",
+        tr.AssistantTurnCompleted: "assistant_turn_completed",
+        tr.AssistantTurnInterrupted: "assistant_turn_interrupted",
+        # transcript.Message
+        tr.UserMessage: "user_message",
+        tr.AssistantMessage: "assistant_message",
+        # events.RealtimeInputChunk
+        ev.TextInput: "text_input",
+        ev.AudioInput: "audio_input",
+        ev.VideoInput: "video_input",
+        # transcript.TranscriptChange
+        tr.Committed: "committed",
+        tr.Revised: "revised",
+    }
+)
+
 # The unions whose members travel tagged, with the names error messages use for them.
 _TAGGED_UNIONS: Final[dict[object, str]] = {
-    RealtimeSessionEvent: "events.RealtimeSessionEvent",
-    RealtimeEvent: "public.RealtimeEvent",
     RealtimeTranscriptEvent: "transcript.RealtimeTranscriptEvent",
     Message: "transcript.Message",
+    RealtimeSessionEvent: "events.RealtimeSessionEvent",
+    RealtimeEvent: "public.RealtimeEvent",
     RealtimeInputChunk: "events.RealtimeInputChunk",
     TranscriptChange: "transcript.TranscriptChange",
 }
@@ -103,23 +197,48 @@ _BLOCK_MEMBERS: Final = frozenset(typing.get_args(Block))
 # A TranscriptBlock always encodes these (they are never None); a TextBlock has neither.
 _TRANSCRIPT_BLOCK_MARKERS: Final = ("truncated", "estimated")
 
+# The lowest value each of these fields may hold, by field name wherever it occurs:
+# indices, counts, durations and token figures are never negative; an audio chunk
+# has a positive rate and at least one channel.
+_FIELD_MINIMUMS: Final[Mapping[str, int]] = types.MappingProxyType(
+    {
+        "content_index": 0,
+        "audio_played_ms": 0,
+        "elapsed_ms": 0,
+        "dropped": 0,
+        "dropped_ms": 0,
+        "input_tokens": 0,
+        "output_tokens": 0,
+        "cache_creation_tokens": 0,
+        "cache_read_tokens": 0,
+        "sample_rate_hz": 1,
+        "channels": 1,
+    }
+)
+
+# Identities that are never empty. Only the reducer's output is listed: the ids of
+# the events a session consumes are its input, and its reducer decides what a blank
+# one means (the event is inert and counted as rejected), so a recording must carry
+# them as they came for a replay to count them again.
+_REQUIRED_IDS: Final[Mapping[type, frozenset[str]]] = types.MappingProxyType(
+    {
+        tr.UserMessage: frozenset({"item_id"}),
+        tr.AssistantMessage: frozenset({"response_id", "item_ids"}),
+        tr.TextBlock: frozenset({"item_id"}),
+        tr.TranscriptBlock: frozenset({"item_id"}),
+        tr.Revised: frozenset({"item_id"}),
+        pub.TranscriptRevised: frozenset({"item_id"}),
+    }
+)
+
 # Far deeper than any real tool argument, and shallow enough that the standard
 # library's recursive JSON encoder can always write back what was accepted.
 _MAX_JSON_DEPTH: Final = 256
 
+# How much of a key or value an error message quotes.
+_QUOTE_LIMIT: Final = 60
+
 _ABSENT: Final = object()
-
-
-def _snake_case(name: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
-
-
-_TAGS: Final[dict[type, str]] = {
-    member: _snake_case(member.__name__)
-    for union in _TAGGED_UNIONS
-    for member in typing.get_args(union)
-}
-
 
 # Where each class is public, for error messages: private modules name no one.
 _PUBLIC_HOMES: Final = {
@@ -136,9 +255,9 @@ def _qualified(cls: type) -> str:
 
 
 def wire_tag(cls: type) -> str:
-    """The ``"type"`` value that identifies ``cls`` on the wire: its snake_case name.
+    """The ``"type"`` value that identifies ``cls`` on the wire.
 
-    Classes of different modules that share a name share a tag
+    Classes of different modules that mean the same share a tag
     (``events.InputTranscriptPartial`` and ``public.InputTranscriptPartial`` are
     both ``"input_transcript_partial"``); the decoding target tells them apart.
 
@@ -146,9 +265,19 @@ def wire_tag(cls: type) -> str:
         such as ``Usage`` carry no tag).
     """
     try:
-        return _TAGS[cls]
+        return _WIRE_TAGS[cls]
     except (KeyError, TypeError):
         raise TypeError(f"{cls!r} is not a tagged wire class") from None
+
+
+def _tag_of(cls: type) -> str:
+    tag = _WIRE_TAGS.get(cls)
+    if tag is None:
+        raise TypeError(f"{_qualified(cls)} has no wire tag: add it to the codec's tag table")
+    return tag
+
+
+# -- Errors --------------------------------------------------------------------------------
 
 
 @final
@@ -158,7 +287,8 @@ class DecodeError(ValueError):
     ``path`` locates the fault in JSONPath form: ``"$"`` is the document itself,
     ``"$.chunk.data"`` a nested field, ``"$.message.blocks[2].text"`` an array
     element, ``"$.type"`` the tag. ``reason`` says what is wrong there; the message
-    is ``"<path>: <reason>"``.
+    is ``"<path>: <reason>"``. Keys and values are quoted only in part: a message
+    never grows with the document.
     """
 
     path: str
@@ -173,20 +303,19 @@ class DecodeError(ValueError):
         return DecodeError, (self.path, self.reason)
 
 
-# Failures raised by the hooks below carry the path relative to the value they
-# were handed; cattrs' detailed mode records the field names on the way out.
 class _Invalid(Exception):
+    """A fault the codec's own hooks found, ``path`` relative to the value they were handed."""
+
     def __init__(self, reason: str, path: str = "") -> None:
         super().__init__(reason)
         self.reason = reason
         self.path = path
 
 
-class _Nested(Exception):
-    def __init__(self, segment: str, error: Exception) -> None:
-        super().__init__(segment)
-        self.segment = segment
-        self.error = error
+def _shortened(text: str) -> str:
+    if len(text) <= _QUOTE_LIMIT:
+        return text
+    return f"{text[:_QUOTE_LIMIT]}... ({len(text)} characters)"
 
 
 def _describe(value: object) -> str:
@@ -205,14 +334,16 @@ def _describe(value: object) -> str:
         return "an array"
     if kind is dict:
         return "an object"
-    return f"a Python {kind.__name__}"
+    return f"a Python {_shortened(kind.__name__)}"
 
 
 def _preview(value: object) -> str:
     # Only scalars are shown, and only their start: an error message must not
     # cost more than the document it complains about.
     if isinstance(value, str):
-        return repr(value if len(value) <= 60 else f"{value[:57]}...")
+        if len(value) <= _QUOTE_LIMIT:
+            return repr(value)
+        return f"{value[:_QUOTE_LIMIT]!r}... ({len(value)} characters)"
     if isinstance(value, bool | float) or value is None:
         return repr(value)
     if isinstance(value, int):
@@ -221,10 +352,10 @@ def _preview(value: object) -> str:
 
 
 def _key_segment(key: object) -> str:
-    if type(key) is str and key.isidentifier():
+    if type(key) is str and key.isidentifier() and len(key) <= _QUOTE_LIMIT:
         return f".{key}"
     if type(key) is str:
-        return f"[{json.dumps(key if len(key) <= 60 else key[:57] + '...')}]"
+        return f"[{json.dumps(key) if len(key) <= _QUOTE_LIMIT else _preview(key)}]"
     return f"[{_preview(key)}]"
 
 
@@ -232,8 +363,12 @@ def _expected(what: str, value: object) -> _Invalid:
     return _Invalid(f"expected {what}, got {_describe(value)}")
 
 
-# Scalars. JSON has exactly these shapes, so each hook accepts exactly one
-# Python type; ``type(...) is`` also keeps ``bool`` out of the integers.
+# -- JSON values: the one definition of what the codec carries ---------------------------
+#
+# JSON has exactly these shapes, so each accepts exactly one Python type;
+# ``type(...) is`` also keeps ``bool`` out of the integers. The typed fields of the
+# vocabulary use the scalar hooks, free-form values (tool arguments) the walk
+# below, which applies the same rules at every depth.
 
 
 def _structure_str(value: object, _: object) -> str:
@@ -248,11 +383,15 @@ def _structure_int(value: object, _: object) -> int:
     raise _expected("an integer", value)
 
 
+def _not_finite(value: float) -> str:
+    return f"expected a finite number, got {value!r} (JSON has no NaN or infinity)"
+
+
 def _structure_float(value: object, _: object) -> float:
     if type(value) is float:
         if math.isfinite(value):
             return value
-        raise _Invalid(f"expected a finite number, got {value!r}")
+        raise _Invalid(_not_finite(value))
     if type(value) is int:
         try:
             return float(value)
@@ -280,8 +419,8 @@ def _unstructure_bytes(value: bytes) -> str:
     return binascii.b2a_base64(value, newline=False).decode("ascii")
 
 
-def _structure_json_value(value: object, _: object) -> object:
-    """Accept any JSON value unchanged; refuse what JSON cannot hold.
+def _check_json_value(value: object) -> object:
+    """Return ``value`` unchanged if it is a JSON value; raise :class:`_Invalid` if not.
 
     Iterative, so depth is bounded by a limit rather than by the interpreter's
     stack; a container met twice (a cycle, or sharing that JSON cannot express)
@@ -299,9 +438,9 @@ def _structure_json_value(value: object, _: object) -> object:
         kind = type(item)
         if kind is str or kind is int or kind is bool or item is None:
             continue
-        if type(item) is float:
-            if not math.isfinite(item):
-                raise _Invalid(f"expected a finite number, got {item!r}", _join(where))
+        if kind is float:
+            if not math.isfinite(item):  # type: ignore[arg-type]
+                raise _Invalid(_not_finite(item), _join(where))  # type: ignore[arg-type]
             continue
         if kind is not dict and kind is not list:
             raise _Invalid(f"not a JSON value: {_describe(item)}", _join(where))
@@ -323,6 +462,14 @@ def _structure_json_value(value: object, _: object) -> object:
     return value
 
 
+def _join(where: tuple[Any, str | int] | None) -> str:
+    segments: list[str] = []
+    while where is not None:
+        where, step = where
+        segments.append(f"[{step}]" if type(step) is int else _key_segment(step))
+    return "".join(reversed(segments))
+
+
 def check_json_value(value: object) -> None:
     """Check that ``value`` is a JSON value the wire codec carries both ways.
 
@@ -334,24 +481,177 @@ def check_json_value(value: object) -> None:
     :raises DecodeError: naming where in ``value`` the fault is, as ``$`` paths.
     """
     try:
-        _structure_json_value(value, None)
+        _check_json_value(value)
     except _Invalid as error:
         raise DecodeError(f"${error.path}", error.reason) from None
 
 
-def _join(where: tuple[Any, str | int] | None) -> str:
-    segments: list[str] = []
-    while where is not None:
-        where, step = where
-        segments.append(f"[{step}]" if type(step) is int else _key_segment(step))
-    return "".join(reversed(segments))
+# -- Ranges and identities -----------------------------------------------------------------
+
+
+def _at_least(minimum: int) -> str:
+    return "must not be negative" if minimum == 0 else f"must be at least {minimum}"
+
+
+def _ranged_hook(minimum: int, base: _Hook, nullable: bool) -> _Hook:
+    if base is _structure_int and not nullable:
+        # The common case (indices, rates, durations) in one call.
+        def structure_ranged_int(value: object, _: object) -> int:
+            if type(value) is int and value >= minimum:
+                return value
+            _structure_int(value, int)  # raises for a value that is not an integer
+            raise _Invalid(f"{_at_least(minimum)}, got {_preview(value)}")
+
+        return structure_ranged_int
+
+    def structure_ranged(value: object, cl: object) -> Any:
+        if value is None and nullable:
+            return None
+        checked = base(value, cl)
+        if checked < minimum:
+            raise _Invalid(f"{_at_least(minimum)}, got {_preview(value)}")
+        return checked
+
+    return structure_ranged
+
+
+def _ranged_unhook(cls: type, name: str, minimum: int, base: _Unhook) -> _Unhook:
+    def unstructure_ranged(value: Any) -> Any:
+        if value is not None:
+            if value < minimum:
+                raise ValueError(
+                    f"{_qualified(cls)}.{name} {_at_least(minimum)}, got {_preview(value)}"
+                )
+            if type(value) is float and not math.isfinite(value):
+                raise ValueError(f"{_qualified(cls)}.{name}: {_not_finite(value)}")
+        return base(value)
+
+    return unstructure_ranged
+
+
+def _required_id_hook(base: _Hook) -> _Hook:
+    def structure_required_id(value: object, cl: object) -> Any:
+        checked = base(value, cl)
+        if type(checked) is not tuple:
+            if not checked:
+                raise _Invalid("must not be empty")
+        elif not all(checked):
+            raise _Invalid("must not be empty", f"[{checked.index('')}]")
+        return checked
+
+    return structure_required_id
+
+
+def _required_id_unhook(cls: type, name: str, base: _Unhook) -> _Unhook:
+    def unstructure_required_id(value: Any) -> Any:
+        if not (all(value) if type(value) is tuple else value):
+            raise ValueError(f"{_qualified(cls)}.{name} must not be empty or hold an empty id")
+        return base(value)
+
+    return unstructure_required_id
+
+
+def _unstructure_json_value(value: object) -> object:
+    # Checked on the way out too: a fast JSON writer turns NaN into null
+    # silently, and the codec never writes what it would not read back.
+    try:
+        return _check_json_value(value)
+    except _Invalid as error:
+        raise ValueError(f"not a JSON value at ${error.path}: {error.reason}") from None
+
+
+def _unstructure_float(value: float) -> float:
+    if math.isfinite(value):
+        return value
+    raise ValueError(_not_finite(value))
+
+
+# -- Type predicates ------------------------------------------------------------------------
 
 
 def _is_enum(tp: object) -> bool:
     return isinstance(tp, type) and issubclass(tp, Enum)
 
 
+def _is_union(tp: object) -> bool:
+    return typing.get_origin(tp) in (typing.Union, types.UnionType)
+
+
+def _is_optional(tp: object) -> bool:
+    return _is_union(tp) and type(None) in typing.get_args(tp)
+
+
+def _is_block_union(tp: object) -> bool:
+    return _is_union(tp) and frozenset(typing.get_args(tp)) == _BLOCK_MEMBERS
+
+
+def _is_tagged_union(tp: object) -> bool:
+    return _is_union(tp) and all(member in _WIRE_TAGS for member in typing.get_args(tp))
+
+
+def _is_plain_union(tp: object) -> bool:
+    return _is_union(tp) and not _is_tagged_union(tp)
+
+
+def _is_variadic_tuple(tp: object) -> bool:
+    args = typing.get_args(tp)
+    return typing.get_origin(tp) is tuple and len(args) == 2 and args[1] is Ellipsis
+
+
+def _is_wire_class(tp: object) -> bool:
+    return isinstance(tp, type) and attrs.has(tp)
+
+
+_NULLABLE_SCALARS: Final[dict[type, str]] = {str: "a string", int: "an integer", bool: "a boolean"}
+
+
+def _json_value_fields(cls: type) -> frozenset[str]:
+    # ``JsonValue`` is a recursive string alias that cattrs cannot resolve into a
+    # hook; the fields annotated with it get explicit ones.
+    annotations: dict[str, object] = getattr(cls, "__annotations__", {})
+    return frozenset(
+        name
+        for name, annotation in annotations.items()
+        if isinstance(annotation, str)
+        and (annotation == "JsonValue" or annotation.endswith(".JsonValue"))
+    )
+
+
+def _nullable_without_default(cls: type) -> tuple[str, ...]:
+    # A field without a default whose type allows None is left out when None
+    # (see ``_unstructure_fields``), so its absence must read back as None.
+    return tuple(
+        field.name
+        for field in attrs.fields(cls)
+        if field.default is attrs.NOTHING and _is_optional(field.type)
+    )
+
+
+def _unknown_tag(found: object, union_name: str) -> _Invalid:
+    where = f".{_TAG_KEY}"
+    if found is _ABSENT:
+        return _Invalid(f"missing the 'type' tag that selects a member of {union_name}", where)
+    if type(found) is not str:
+        return _Invalid(f"the 'type' tag must be a string, got {_describe(found)}", where)
+    owners = sorted(_qualified(cls) for cls, tag in _WIRE_TAGS.items() if tag == found)
+    hint = f" (it is the tag of {', '.join(owners)})" if owners else ""
+    return _Invalid(f"unknown type {_preview(found)} for {union_name}{hint}", where)
+
+
+def _mismatched_tag(found: object, cls: type, tag: str) -> _Invalid:
+    where = f".{_TAG_KEY}"
+    if found is _ABSENT:
+        return _Invalid(f"missing the 'type' tag (expected {tag!r})", where)
+    if type(found) is not str:
+        return _Invalid(f"the 'type' tag must be a string, got {_describe(found)}", where)
+    return _Invalid(
+        f"type {_preview(found)} does not match {_qualified(cls)} (expected {tag!r})", where
+    )
+
+
 def _structure_enum_factory(cls: type[Enum]) -> _Hook:
+    # cattrs calls the enum with the value, which accepts values of other types
+    # that compare equal (``1.0`` for ``1``) and explains nothing.
     members = {member.value: member for member in cls}
     value_types = frozenset(type(value) for value in members)
     expected = ", ".join(repr(value) for value in members)
@@ -372,83 +672,22 @@ def _unstructure_enum(member: Enum) -> object:
     return member.value
 
 
-def _is_union(tp: object) -> bool:
-    return typing.get_origin(tp) in (typing.Union, types.UnionType)
-
-
-def _is_optional(tp: object) -> bool:
-    return _is_union(tp) and type(None) in typing.get_args(tp)
-
-
-def _is_variadic_tuple(tp: object) -> bool:
-    args = typing.get_args(tp)
-    return typing.get_origin(tp) is tuple and len(args) == 2 and args[1] is Ellipsis
-
-
-_JSON_SCALARS: Final = frozenset({str, int, float, bool, type(None)})
-_NULLABLE_SCALARS: Final[dict[type, str]] = {str: "a string", int: "an integer", bool: "a boolean"}
-
-
-def _resolve_types(cls: type) -> None:
-    attrs.resolve_types(cls)
-
-
-def _json_value_fields(cls: type) -> frozenset[str]:
-    # ``JsonValue`` is a recursive string alias that cattrs cannot resolve into a
-    # hook; the fields annotated with it get an explicit one.
-    annotations: dict[str, object] = getattr(cls, "__annotations__", {})
-    return frozenset(
-        name
-        for name, annotation in annotations.items()
-        if isinstance(annotation, str)
-        and (annotation == "JsonValue" or annotation.endswith(".JsonValue"))
-    )
-
-
-def _unknown_tag(found: object, union_name: str) -> _Invalid:
-    if found is _ABSENT:
-        return _Invalid(
-            f"missing the 'type' tag that selects a member of {union_name}", f".{_TAG_KEY}"
-        )
-    if type(found) is not str:
-        return _Invalid(f"the 'type' tag must be a string, got {_describe(found)}", f".{_TAG_KEY}")
-    owners = sorted(_qualified(cls) for cls, tag in _TAGS.items() if tag == found)
-    hint = f" (it is the tag of {', '.join(owners)})" if owners else ""
-    return _Invalid(f"unknown type {_preview(found)} for {union_name}{hint}", f".{_TAG_KEY}")
-
-
-def _mismatched_tag(found: object, cls: type, tag: str) -> _Invalid:
-    if found is _ABSENT:
-        return _Invalid(f"missing the 'type' tag (expected {tag!r})", f".{_TAG_KEY}")
-    if type(found) is not str:
-        return _Invalid(f"the 'type' tag must be a string, got {_describe(found)}", f".{_TAG_KEY}")
-    return _Invalid(
-        f"type {_preview(found)} does not match {_qualified(cls)} (expected {tag!r})",
-        f".{_TAG_KEY}",
-    )
-
-
-def _unknown_key(data: dict[Any, Any], allowed: frozenset[str], cls: type) -> _Invalid:
-    extra = [key for key in data if key not in allowed]
-    more = f" (and {len(extra) - 1} more)" if len(extra) > 1 else ""
-    return _Invalid(
-        f"unknown key {_preview(extra[0])} for {_qualified(cls)}{more}", _key_segment(extra[0])
-    )
+# -- The converters -----------------------------------------------------------------------
 
 
 @final
-class _Structurer:
-    """Structure hooks of one cattrs converter, in fast or in detailed mode.
+class _Converter:
+    """One cattrs converter, set up for the wire format, and its hooks.
 
-    A class gets two functions: its *body* decodes a dict already known to be an
-    object with the right tag (what a union dispatches to, having read the tag),
-    and its registered hook checks both first (what a field or a concrete target
-    uses).
+    The fast one (``detailed=False``) structures and unstructures; the detailed one
+    only structures, to explain a document the fast one refused: cattrs'
+    detailed validation records, in its error trees, which field or element
+    each failure came from.
     """
 
     def __init__(self, *, detailed: bool) -> None:
-        self._bodies: dict[type, _Body] = {}
-        converter = cattrs.Converter(detailed_validation=detailed)
+        self._detailed = detailed
+        converter = cattrs.Converter(detailed_validation=detailed, forbid_extra_keys=True)
         for scalar, hook in (
             (str, _structure_str),
             (int, _structure_int),
@@ -459,189 +698,137 @@ class _Structurer:
             converter.register_structure_hook(scalar, hook)
         converter.register_structure_hook_factory(_is_enum, _structure_enum_factory)
         converter.register_structure_hook_factory(_is_variadic_tuple, self._tuple_hook)
-        converter.register_structure_hook_factory(_is_union, self._union_hook)
-        converter.register_structure_hook_factory(attrs.has, self._class_hook)
+        converter.register_structure_hook_factory(_is_optional, self._optional_hook)
+        converter.register_structure_hook_factory(_is_block_union, self._block_hook)
+        converter.register_structure_hook_factory(_is_wire_class, self._class_hook)
+        converter.register_unstructure_hook(bytes, _unstructure_bytes)
+        converter.register_unstructure_hook(float, _unstructure_float)
+        converter.register_unstructure_hook_factory(_is_enum, lambda _: _unstructure_enum)
+        converter.register_unstructure_hook_factory(_is_variadic_tuple, self._tuple_unhook)
+        converter.register_unstructure_hook_factory(_is_plain_union, self._union_unhook)
+        converter.register_unstructure_hook_factory(_is_wire_class, self._class_unhook)
+        # A tagged union is configured when first needed, so that a process
+        # generates only the hooks it uses.
+        self._configured: set[object] = set()
+        converter.register_structure_hook_factory(self._unconfigured, self._tagged_union_hook)
+        converter.register_unstructure_hook_factory(self._unconfigured, self._tagged_union_unhook)
         self._converter = converter
+        self._tagged: dict[type, _Hook] = {}
 
     def hook(self, target: object) -> _Hook:
+        """The hook that decodes ``target``: a wire class, a tagged union or the blocks."""
+        if isinstance(target, type) and target in _WIRE_TAGS:
+            hook = self._tagged.get(target)
+            if hook is None:
+                hook = self._tagged[target] = self._tagged_class_hook(target)
+            return hook
         return self._converter.get_structure_hook(target)
 
-    def _body(self, cls: type) -> _Body:
-        body = self._bodies.get(cls)
-        if body is None:
-            body = self._bodies[cls] = self._make_body(cls)
-        return body
+    def unhook(self, cls: type) -> _Unhook:
+        """The hook that encodes an instance of ``cls``, tag included."""
+        return self._converter.get_unstructure_hook(cls)
 
-    def _make_body(self, cls: type) -> _Body:
-        _resolve_types(cls)
-        fields = attrs.fields(cls)
-        overrides: dict[str, Any] = {
-            name: override(struct_hook=_structure_json_value) for name in _json_value_fields(cls)
-        }
-        inner: Callable[[dict[str, Any], type], Any] = make_dict_structure_fn(
-            cls, self._converter, _cattrs_forbid_extra_keys=False, **overrides
-        )
-        allowed = frozenset(field.name for field in fields)
-        if cls in _TAGS:
-            allowed |= {_TAG_KEY}
-        # A field without a default whose type allows None is left out when None,
-        # so its absence must read back as None.
-        nullable = tuple(
-            field.name
-            for field in fields
-            if field.default is attrs.NOTHING and _is_optional(field.type)
-        )
+    # Tagged unions are cattrs' tagged-union strategy. Two additions: the detailed
+    # converter checks the tag first, because the strategy reports a missing or
+    # unknown tag as a bare KeyError of the tag value, with no field to name; and
+    # each member's unstructure hook writes its own tag, first, because the
+    # strategy adds it last and only when unstructuring as the union, while
+    # ``to_dict`` of any member carries it (and 0.1.0 wrote it first).
 
-        if not nullable:
+    def _unconfigured(self, tp: object) -> bool:
+        return _is_tagged_union(tp) and tp not in self._configured
 
-            def body(data: dict[str, Any]) -> Any:
-                if not data.keys() <= allowed:
-                    raise _unknown_key(data, allowed, cls)
-                return inner(data, cls)
+    def _tagged_union_hook(self, union: object) -> _Hook:
+        self._configure(union)
+        return self._converter.get_structure_hook(union, cache_result=False)
 
-            return body
+    def _tagged_union_unhook(self, union: object) -> _Unhook:
+        self._configure(union)
+        return self._converter.get_unstructure_hook(union, cache_result=False)
 
-        def body_filling_nulls(data: dict[str, Any]) -> Any:
-            if not data.keys() <= allowed:
-                raise _unknown_key(data, allowed, cls)
-            missing = [name for name in nullable if name not in data]
-            if missing:
-                data = {**data, **dict.fromkeys(missing)}
-            return inner(data, cls)
+    def _configure(self, union: Any) -> None:
+        members = typing.get_args(union)
+        tags = [_tag_of(member) for member in members]
+        if len(set(tags)) != len(tags):
+            shared = next(tag for tag in tags if tags.count(tag) > 1)
+            raise TypeError(f"{union!r} holds two classes tagged {shared!r}")
+        converter = self._converter
+        self._configured.add(union)
+        configure_tagged_union(union, converter, tag_generator=_tag_of, tag_name=_TAG_KEY)
+        if self._detailed:
+            dispatch = converter.get_structure_hook(union)
+            table = dict.fromkeys(tags)
+            name = _TAGGED_UNIONS.get(union) or " | ".join(_qualified(m) for m in members)
 
-        return body_filling_nulls
-
-    def _class_hook(self, cls: type) -> _Hook:
-        body = self._body(cls)
-        tag = _TAGS.get(cls)
-        if tag is None:
-
-            def structure_record(value: object, _: object) -> Any:
+            def structure_checked_union(value: object, cl: object) -> Any:
                 if not isinstance(value, dict):
                     raise _expected("an object", value)
-                return body(value)
+                found = value.get(_TAG_KEY, _ABSENT)
+                if type(found) is not str or found not in table:
+                    raise _unknown_tag(found, name)
+                return dispatch(value, cl)
 
-            return structure_record
+            converter.register_structure_hook(union, structure_checked_union)
 
-        def structure_tagged(value: object, _: object) -> Any:
+    def _tagged_class_hook(self, cls: type) -> _Hook:
+        # A tagged class decoded on its own (not through its union) still
+        # requires its tag; the member hook, as the union strategy calls it,
+        # sees the document without it.
+        tag = _tag_of(cls)
+        member = self._converter.get_structure_hook(cls)
+
+        def structure_tagged(value: object, cl: object) -> Any:
             if not isinstance(value, dict):
                 raise _expected("an object", value)
             found = value.get(_TAG_KEY, _ABSENT)
             if found != tag:
                 raise _mismatched_tag(found, cls, tag)
-            return body(value)
+            rest = value.copy()
+            del rest[_TAG_KEY]
+            return member(rest, cl)
 
         return structure_tagged
 
-    def _tuple_hook(self, tp: object) -> _Hook:
-        item_type = typing.get_args(tp)[0]
-        item_hook = self.hook(item_type)
+    # Records and members: cattrs' generated functions, with per-field overrides.
 
-        def structure_tuple(value: object, _: object) -> tuple[Any, ...]:
-            if type(value) is not list:
-                raise _expected("an array", value)
-            items = []
-            for index, item in enumerate(value):
-                try:
-                    items.append(item_hook(item, item_type))
-                except Exception as error:
-                    raise _Nested(f"[{index}]", error) from None
-            return tuple(items)
-
-        return structure_tuple
-
-    def _union_hook(self, tp: object) -> _Hook:
-        members = typing.get_args(tp)
-        if type(None) in members:
-            rest = tuple(member for member in members if member is not type(None))
-            inner_type: Any = functools.reduce(operator.or_, rest)
-            if inner_type in _NULLABLE_SCALARS:
-                # The common optional ids and counts: one check, no second call.
-                expected = f"{_NULLABLE_SCALARS[inner_type]} or null"
-
-                def structure_optional_scalar(value: object, _: object) -> Any:
-                    if value is None or type(value) is inner_type:
-                        return value
-                    raise _expected(expected, value)
-
-                return structure_optional_scalar
-            inner_hook = self.hook(inner_type)
-
-            def structure_optional(value: object, _: object) -> Any:
-                return None if value is None else inner_hook(value, inner_type)
-
-            return structure_optional
-
-        if frozenset(members) == _BLOCK_MEMBERS:
-            transcript_block = self._body(transcript.TranscriptBlock)
-            text_block = self._body(transcript.TextBlock)
-            markers = _TRANSCRIPT_BLOCK_MARKERS
-
-            def structure_block(value: object, _: object) -> Any:
-                if not isinstance(value, dict):
-                    raise _expected("an object", value)
-                if markers[0] in value or markers[1] in value:
-                    return transcript_block(value)
-                return text_block(value)
-
-            return structure_block
-
-        if not all(member in _TAGS for member in members):
-            raise TypeError(f"{tp!r} is not a union of tagged wire classes")
-        table: dict[str, _Body] = {}
-        for member in members:
-            tag = _TAGS[member]
-            if tag in table:
-                raise TypeError(f"{tp!r} holds two classes tagged {tag!r}")
-            table[tag] = self._body(member)
-        name = _TAGGED_UNIONS.get(tp) or " | ".join(_qualified(member) for member in members)
-
-        def structure_union(value: object, _: object) -> Any:
-            if not isinstance(value, dict):
-                raise _expected("an object", value)
-            found = value.get(_TAG_KEY, _ABSENT)
-            body = table.get(found) if type(found) is str else None
-            if body is None:
-                raise _unknown_tag(found, name)
-            return body(value)
-
-        return structure_union
-
-
-@final
-class _Unstructurer:
-    """Unstructure hooks: one generated function per class, tag included."""
-
-    def __init__(self) -> None:
-        converter = cattrs.Converter()
-        converter.register_unstructure_hook(bytes, _unstructure_bytes)
-        converter.register_unstructure_hook_factory(_is_enum, lambda _: _unstructure_enum)
-        converter.register_unstructure_hook_factory(_is_variadic_tuple, self._tuple_hook)
-        converter.register_unstructure_hook_factory(_is_union, self._union_hook)
-        converter.register_unstructure_hook_factory(attrs.has, self._class_hook)
-        self._converter = converter
-
-    def hook(self, cls: type) -> _Unhook:
-        return self._converter.get_unstructure_hook(cls)
-
-    def _class_hook(self, cls: type) -> _Unhook:
-        _resolve_types(cls)
+    def _class_hook(self, cls: type) -> _Hook:
+        attrs.resolve_types(cls)
         fields = attrs.fields(cls)
         overrides: dict[str, Any] = {
-            name: override(unstruct_hook=identity) for name in _json_value_fields(cls)
+            name: override(struct_hook=_json_value_hook) for name in _json_value_fields(cls)
         }
+        required_ids = _REQUIRED_IDS.get(cls, frozenset())
         for field in fields:
-            if field.default is None:
-                overrides[field.name] = override(omit_if_default=True)
-        inner: _Unhook = make_dict_unstructure_fn(cls, self._converter, **overrides)
-        nullable = tuple(
-            field.name
-            for field in fields
-            if field.default is attrs.NOTHING and _is_optional(field.type)
+            minimum = _FIELD_MINIMUMS.get(field.name)
+            if minimum is not None:
+                nullable = _is_optional(field.type)
+                base = _structure_float if float in _scalar_members(field.type) else _structure_int
+                overrides[field.name] = override(struct_hook=_ranged_hook(minimum, base, nullable))
+            elif field.name in required_ids:
+                base_hook = self._converter.get_structure_hook(field.type)
+                overrides[field.name] = override(struct_hook=_required_id_hook(base_hook))
+        inner: _Hook = make_dict_structure_fn_from_attrs(
+            list(fields), cls, self._converter, **overrides
         )
-        if nullable:
-            inner = _dropping_nulls(inner, nullable)
-        tag = _TAGS.get(cls)
+        nullable_fields = _nullable_without_default(cls)
+        if nullable_fields:
+            inner = _filling_nulls(inner, nullable_fields)
+        if not self._detailed:
+            return inner
+
+        # cattrs' generated function reports a value that is not an object by
+        # whatever it trips over first (a missing key, a substring test on a string).
+        def structure_object(value: object, cl: object) -> Any:
+            if not isinstance(value, dict):
+                raise _expected("an object", value)
+            return inner(value, cl)
+
+        return structure_object
+
+    def _class_unhook(self, cls: type) -> _Unhook:
+        attrs.resolve_types(cls)
+        inner: _Unhook = _unstructure_fields(cls, self._converter)
+        tag = _WIRE_TAGS.get(cls)
         if tag is None:
             return inner
 
@@ -650,8 +837,21 @@ class _Unstructurer:
 
         return unstructure_tagged
 
-    def _tuple_hook(self, tp: object) -> _Unhook:
-        item_hook = self.hook(typing.get_args(tp)[0])
+    # Arrays. cattrs turns any iterable into a tuple (a string into its
+    # characters); the wire has arrays only.
+
+    def _tuple_hook(self, tp: object) -> _Hook:
+        items = homogenous_tuple_structure_factory(tp, self._converter)  # type: ignore[arg-type]
+
+        def structure_array(value: object, cl: object) -> Any:
+            if type(value) is not list:
+                raise _expected("an array", value)
+            return items(value, cl)
+
+        return structure_array
+
+    def _tuple_unhook(self, tp: object) -> _Unhook:
+        item_hook = self.unhook(typing.get_args(tp)[0])
         if item_hook is identity:
             return list
 
@@ -660,14 +860,54 @@ class _Unstructurer:
 
         return unstructure_tuple
 
-    def _union_hook(self, tp: object) -> _Unhook:
+    # Optional values. cattrs dispatches on every call and names no alternative.
+
+    def _optional_hook(self, tp: object) -> _Hook:
+        rest = tuple(member for member in typing.get_args(tp) if member is not type(None))
+        inner_type: Any = functools.reduce(operator.or_, rest)
+        if inner_type in _NULLABLE_SCALARS:
+            expected = f"{_NULLABLE_SCALARS[inner_type]} or null"
+
+            def structure_optional_scalar(value: object, _: object) -> Any:
+                if value is None or type(value) is inner_type:
+                    return value
+                raise _expected(expected, value)
+
+            return structure_optional_scalar
+        inner_hook = self._converter.get_structure_hook(inner_type)
+
+        def structure_optional(value: object, _: object) -> Any:
+            return None if value is None else inner_hook(value, inner_type)
+
+        return structure_optional
+
+    # Blocks are told apart by the markers a TranscriptBlock always carries;
+    # cattrs' own disambiguation would also take ``audio_played_ms`` for one.
+
+    def _block_hook(self, _: object) -> _Hook:
+        transcript_block = self._converter.get_structure_hook(tr.TranscriptBlock)
+        text_block = self._converter.get_structure_hook(tr.TextBlock)
+        first, second = _TRANSCRIPT_BLOCK_MARKERS
+
+        def structure_block(value: object, _: object) -> Any:
+            if not isinstance(value, dict):
+                raise _expected("an object", value)
+            if first in value or second in value:
+                return transcript_block(value, tr.TranscriptBlock)
+            return text_block(value, tr.TextBlock)
+
+        return structure_block
+
+    def _union_unhook(self, tp: object) -> _Unhook:
+        # Dispatch on the exact class, looked up once; cattrs' default asks the
+        # converter again on every call.
         members = typing.get_args(tp)
-        if all(member in _JSON_SCALARS for member in members):
+        if all(member in (str, int, bool, type(None)) for member in members):
             return identity
         table: dict[type, _Unhook] = {type(None): identity}
         for member in members:
             if member is not type(None):
-                table[member] = self.hook(member)
+                table[member] = self.unhook(member)
 
         def unstructure_union(value: Any) -> Any:
             hook = table.get(value.__class__)
@@ -678,20 +918,81 @@ class _Unstructurer:
         return unstructure_union
 
 
-def _dropping_nulls(inner: _Unhook, names: tuple[str, ...]) -> _Unhook:
-    def unstructure_dropping_nulls(value: Any) -> dict[str, Any]:
-        data: dict[str, Any] = inner(value)
-        for name in names:
-            if data[name] is None:
-                del data[name]
-        return data
-
-    return unstructure_dropping_nulls
+def _scalar_members(tp: object) -> tuple[object, ...]:
+    return typing.get_args(tp) if _is_union(tp) else (tp,)
 
 
-_FAST: Final = _Structurer(detailed=False)
-_DETAILED: Final = _Structurer(detailed=True)
-_UNSTRUCTURER: Final = _Unstructurer()
+def _json_value_hook(value: object, _: object) -> object:
+    return _check_json_value(value)
+
+
+def _filling_nulls(inner: _Hook, names: tuple[str, ...]) -> _Hook:
+    def structure_filling_nulls(value: Any, cl: object) -> Any:
+        if isinstance(value, dict):
+            missing = [name for name in names if name not in value]
+            if missing:
+                value = {**value, **dict.fromkeys(missing)}
+        return inner(value, cl)
+
+    return structure_filling_nulls
+
+
+def _unstructure_fields(cls: type, converter: cattrs.Converter) -> _Unhook:
+    """cattrs' generated unstructure function for ``cls``, ``None`` fields left out.
+
+    omit-if-default leaves out what equals the default, so a field that defaults
+    to ``None`` is written only when set. A field with no default that may be
+    ``None`` is given ``None`` as its default here, for the same effect.
+    """
+    json_values = _json_value_fields(cls)
+    required_ids = _REQUIRED_IDS.get(cls, frozenset())
+    fields = []
+    overrides: dict[str, Any] = {}
+    for declared in attrs.fields(cls):
+        nullable = _is_optional(declared.type) or declared.name in json_values
+        field = (
+            declared.evolve(default=None)
+            if declared.default is attrs.NOTHING and nullable
+            else declared
+        )
+        omit = field.default is None
+        base = (
+            _unstructure_json_value
+            if field.name in json_values
+            else converter.get_unstructure_hook(field.type)
+        )
+        minimum = _FIELD_MINIMUMS.get(field.name)
+        if minimum is not None:
+            overrides[field.name] = override(
+                omit_if_default=omit, unstruct_hook=_ranged_unhook(cls, field.name, minimum, base)
+            )
+        elif field.name in required_ids:
+            overrides[field.name] = override(
+                omit_if_default=omit, unstruct_hook=_required_id_unhook(cls, field.name, base)
+            )
+        elif field.name in json_values:
+            overrides[field.name] = override(omit_if_default=omit, unstruct_hook=base)
+        elif omit:
+            overrides[field.name] = override(omit_if_default=True)
+        fields.append(field)
+    hook: _Unhook = make_dict_unstructure_fn_from_attrs(fields, cls, converter, **overrides)
+    return hook
+
+
+@final
+class _Unstructurer:
+    """Encoding hooks: the unstructure side of the fast converter."""
+
+    def __init__(self, converter: _Converter) -> None:
+        self._converter = converter
+
+    def hook(self, cls: type) -> _Unhook:
+        return self._converter.unhook(cls)
+
+
+_FAST: Final = _Converter(detailed=False)
+_DETAILED: Final = _Converter(detailed=True)
+_UNSTRUCTURER: Final = _Unstructurer(_FAST)
 
 
 @functools.cache
@@ -699,27 +1000,31 @@ def _records() -> frozenset[type]:
     """The untagged attrs classes reachable from the tagged ones' fields."""
     found: set[type] = set()
     pending: list[object] = []
-    for cls in _TAGS:
-        _resolve_types(cls)
+    for cls in _WIRE_TAGS:
+        attrs.resolve_types(cls)
         pending.extend(field.type for field in attrs.fields(cls))
     while pending:
         tp = pending.pop()
         if isinstance(tp, type) and attrs.has(tp):
-            if tp not in _TAGS and tp not in found:
+            if tp not in _WIRE_TAGS and tp not in found:
                 found.add(tp)
-                _resolve_types(tp)
+                attrs.resolve_types(tp)
                 pending.extend(field.type for field in attrs.fields(tp))
         elif _is_union(tp) or _is_variadic_tuple(tp):
             pending.extend(typing.get_args(tp))
     return frozenset(found)
 
 
-# Encoding: one hook per class, looked up by the instance's class.
+# -- Encoding -------------------------------------------------------------------------------
+
+# One hook per class, looked up by the instance's class.
 _ENCODERS: dict[type, _Unhook] = {}
 
 
 def _encoder(cls: type) -> _Unhook:
-    if cls not in _TAGS and cls not in _records():
+    if cls not in _WIRE_TAGS and cls not in _records():
+        if any(cls in typing.get_args(union) for union in _TAGGED_UNIONS):
+            _tag_of(cls)  # a new member of a union whose tag is missing: say so
         raise TypeError(f"cannot encode {cls.__module__}.{cls.__qualname__}: not a wire class")
     encoder = _ENCODERS[cls] = _UNSTRUCTURER.hook(cls)
     return encoder
@@ -730,9 +1035,11 @@ def to_dict(obj: _Encodable) -> dict[str, Any]:
 
     A member of a tagged union carries its ``"type"`` tag first; ``bytes`` become
     base64 strings, enums their values, tuples lists; ``None`` fields are left out.
-    ``ToolCallRequested.arguments`` is put in as is, not copied.
+    ``ToolCallRequested.arguments`` is checked and put in as is, not copied.
 
     :raises TypeError: ``obj`` is not a wire class of this package.
+    :raises ValueError: a value the decoder would refuse: a figure out of range, an
+        empty message id, a float that is not finite, arguments that are not JSON.
     """
     cls = obj.__class__
     encoder = _ENCODERS.get(cls)
@@ -752,12 +1059,22 @@ def to_json(obj: _Encodable) -> str:
     with any encoding reads back the same.
 
     :raises TypeError: ``obj`` is not a wire class of this package.
-    :raises ValueError: a float is not finite (JSON has no NaN or infinity).
+    :raises ValueError: as :func:`to_dict`.
     """
-    return _JSON_ENCODER.encode(to_dict(obj))
+    data = to_dict(obj)
+    try:
+        text = orjson.dumps(data)
+    except orjson.JSONEncodeError:
+        # Integers beyond 64 bits, or a string with a lone surrogate.
+        return _JSON_ENCODER.encode(data)
+    # orjson writes UTF-8 and leaves DEL unescaped; the standard library's
+    # ASCII form is the wire's, so a text with either is written by it.
+    if text.isascii() and b"\x7f" not in text:
+        return text.decode("ascii")
+    return _JSON_ENCODER.encode(data)
 
 
-# Decoding: one decoder per target type.
+# -- Decoding -------------------------------------------------------------------------------
 
 
 @final
@@ -771,9 +1088,9 @@ class _Decoder:
         self._detailed: _Hook | None = None
 
     def explain(self, data: object) -> Any:
-        """Decode ``data`` again, keeping track of where it fails, and raise that.
+        """Decode ``data`` again, with cattrs' detailed validation, and raise where it fails.
 
-        Both passes run the same hooks, so this pass fails as the first one did;
+        Both passes run the same checks, so this pass fails as the first one did;
         were it ever to succeed, its result is a complete and valid object.
         """
         detailed = self._detailed
@@ -782,36 +1099,41 @@ class _Decoder:
         try:
             return detailed(data, self.target)
         except Exception as error:
-            path, reason = _locate(error)
+            path, reason = _locate(error, data)
             raise DecodeError(f"${path}", reason) from None
 
 
 def _check_target(target: object) -> None:
     if isinstance(target, type):
-        if target in _TAGS or target in _records():
+        if target in _WIRE_TAGS or target in _records():
             return
-    elif _is_union(target):
-        members = typing.get_args(target)
-        if all(member in _TAGS for member in members) or frozenset(members) == _BLOCK_MEMBERS:
-            return
+    elif _is_tagged_union(target) or _is_block_union(target):
+        return
     raise TypeError(f"cannot decode into {target!r}: not a wire class or a union of them")
 
 
-def _locate(error: BaseException) -> tuple[str, str]:
-    """The path (relative to the document) and reason of the first failure in ``error``."""
+def _locate(error: BaseException, data: object) -> tuple[str, str]:
+    """The path (relative to ``data``) and reason of the first failure in ``error``.
+
+    Walks cattrs' validation error tree, and the document beside it, to name an
+    unknown key as it appears in the document.
+    """
     segments: list[str] = []
     while True:
         if isinstance(error, _Invalid):
             return "".join(segments) + error.path, error.reason
-        if isinstance(error, _Nested):
-            segments.append(error.segment)
-            error = error.error
-            continue
         if isinstance(error, ClassValidationError):
             noted, others = error.group_exceptions()
+            # An unknown key comes first: it often explains the rest (a misspelt
+            # field, or a document of another class with the same tag).
+            unknown = [other for other in others if isinstance(other, ForbiddenExtraKeysError)]
+            if unknown:
+                error = unknown[0]
+                continue
             if noted:
                 cause, note = noted[0]
                 segments.append(_key_segment(note.name))
+                data = data.get(note.name) if isinstance(data, dict) else None
                 # cattrs reports an absent required key as the KeyError of its lookup.
                 if type(cause) is KeyError:
                     return "".join(segments), "missing required field"
@@ -820,9 +1142,29 @@ def _locate(error: BaseException) -> tuple[str, str]:
             if others:
                 error = others[0]
                 continue
+        if isinstance(error, IterableValidationError):
+            noted_items, other_items = error.group_exceptions()
+            if noted_items:
+                cause, item_note = noted_items[0]
+                segments.append(f"[{item_note.index}]")
+                index = item_note.index
+                data = data[index] if type(data) is list and type(index) is int else None
+                error = cause
+                continue
+            if other_items:
+                error = other_items[0]
+                continue
+        if isinstance(error, ForbiddenExtraKeysError):
+            found = data if isinstance(data, dict) else ()
+            extra = [key for key in found if key in error.extra_fields]
+            extra = extra or sorted(error.extra_fields, key=repr)
+            more = f" (and {len(extra) - 1} more)" if len(extra) > 1 else ""
+            segments.append(_key_segment(extra[0]))
+            reason = f"unknown key {_preview(extra[0])} for {_qualified(error.cl)}{more}"
+            return "".join(segments), reason
         if isinstance(error, RecursionError):
             return "".join(segments), "nested too deeply"
-        return "".join(segments), f"{type(error).__name__}: {error}"
+        return "".join(segments), _shortened(f"{type(error).__name__}: {error}")
 
 
 _DECODERS: dict[object, _Decoder] = {}
@@ -878,11 +1220,94 @@ def from_dict(data: object, type: Any = RealtimeSessionEvent) -> Any:
         return decoder.explain(data)
 
 
+# JSON text. cattrs' orjson preconf converter is not used: it writes bytes as
+# base85, and reads without noticing a repeated key.
+#
+# jiter parses standard JSON only (no NaN or Infinity) and refuses a
+# key repeated in an object: the standard library keeps the last, so a second
+# "type" would silently pick another class. Documents jiter refuses are read
+# again by the standard library, configured the same way, which also accepts
+# what jiter cannot hold (lone surrogate escapes, which Python strings and this
+# codec's own output carry) and says precisely what is wrong with the rest.
+# Repeated keys are refused everywhere, tool arguments included: this codec never
+# writes them, and an object that has them has no single meaning.
+
+
 def _reject_constant(name: str) -> object:
     raise ValueError(f"{name} is not a JSON number")
 
 
-_JSON_DECODER: Final = json.JSONDecoder(parse_constant=_reject_constant)
+class _Repeated(dict[str, Any]):
+    """An object that held ``key`` more than once (marked, to be found with its path)."""
+
+    key: str
+
+
+def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    value = dict(pairs)
+    if len(value) == len(pairs):
+        return value
+    repeated = _Repeated(value)
+    seen: set[str] = set()
+    for key, _ in pairs:
+        if key in seen:
+            repeated.key = key
+            break
+        seen.add(key)
+    return repeated
+
+
+_JSON_DECODER: Final = json.JSONDecoder(parse_constant=_reject_constant, object_pairs_hook=_pairs)
+
+
+def _find_repeated(value: object) -> tuple[str, str] | None:
+    """The path and key of the first object (in document order) that repeats a key."""
+    stack: list[tuple[object, str]] = [(value, "")]
+    while stack:
+        item, path = stack.pop()
+        if isinstance(item, _Repeated):
+            return path, item.key
+        if type(item) is list:
+            stack.extend(
+                (child, f"{path}[{index}]") for index, child in reversed(list(enumerate(item)))
+            )
+        elif isinstance(item, dict):
+            stack.extend((child, path + _key_segment(key)) for key, child in reversed(item.items()))
+    return None
+
+
+def _parse_slowly(text: str | bytes) -> object:
+    try:
+        if isinstance(text, bytes | bytearray | memoryview):
+            text = bytes(text).decode("utf-8")
+        if not isinstance(text, str):
+            raise TypeError(f"expected JSON text, got {text.__class__.__name__}")
+        data = _JSON_DECODER.decode(text)
+    except RecursionError:
+        raise DecodeError("$", "not valid JSON: nested too deeply") from None
+    except Exception as error:
+        raise DecodeError("$", _shortened(f"not valid JSON: {error}")) from None
+    repeated = _find_repeated(data)
+    if repeated is not None:
+        path, key = repeated
+        raise DecodeError(f"${path}{_key_segment(key)}", f"repeated key {_preview(key)}")
+    return data
+
+
+def _parse(text: str | bytes) -> object:
+    if type(text) is str:
+        try:
+            raw = text.encode()
+        except UnicodeEncodeError:  # a lone surrogate, which Python strings may hold
+            return _parse_slowly(text)
+    elif isinstance(text, bytes | bytearray | memoryview):
+        raw = bytes(text)
+    else:
+        return _parse_slowly(text)
+    try:
+        return jiter.from_json(raw, allow_inf_nan=False, catch_duplicate_keys=True)
+    except ValueError:
+        return _parse_slowly(text)
 
 
 @overload
@@ -894,24 +1319,16 @@ def from_json(text: str | bytes, type: TypeForm[_T]) -> _T: ...
 def from_json(text: str | bytes, type: Any = RealtimeSessionEvent) -> Any:
     """Decode JSON text (``str``, or UTF-8 ``bytes``) into ``type``; see :func:`from_dict`.
 
-    Text that is not a single JSON value, or that uses the non-standard
-    ``NaN``/``Infinity`` constants, is a :class:`DecodeError` at ``"$"``.
+    Text that is not a single JSON value, that uses the non-standard
+    ``NaN``/``Infinity`` constants, or that repeats a key within an object, is a
+    :class:`DecodeError` (at ``"$"``, or at the repeated key).
 
     :raises DecodeError: ``text`` is not valid JSON or not a valid encoding of ``type``.
     :raises TypeError: ``type`` is not a wire class or union.
     """
     entry = _DECODERS_BY_ID.get(id(type))
     decoder = entry[1] if entry is not None and entry[0] is type else _decoder(type)
-    try:
-        if isinstance(text, bytes | bytearray):
-            text = text.decode("utf-8")
-        if not isinstance(text, str):
-            raise TypeError(f"expected JSON text, got {text.__class__.__name__}")
-        data = _JSON_DECODER.decode(text)
-    except RecursionError:
-        raise DecodeError("$", "not valid JSON: nested too deeply") from None
-    except Exception as error:
-        raise DecodeError("$", f"not valid JSON: {error}") from None
+    data = _parse(text)
     try:
         return decoder.fast(data, decoder.target)
     except Exception:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import copy
 import functools
+import importlib.util
 import json
 import operator
 import pickle
+import re
 import typing
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import cattrs
@@ -23,6 +25,9 @@ from realtime_session import events as ev
 from realtime_session import public as pub
 from realtime_session import transcript as tr
 from realtime_session.recording import read_events
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 TAGGED_UNIONS: tuple[Any, ...] = (
     ev.RealtimeSessionEvent,
@@ -376,6 +381,57 @@ def test_tags_are_unique_within_each_union() -> None:
     for union in TAGGED_UNIONS:
         tags = [codec.wire_tag(member) for member in typing.get_args(union)]
         assert len(tags) == len(set(tags)), union
+
+
+def test_every_member_of_every_tagged_union_has_an_explicit_tag() -> None:
+    # A class added to a union without a tag is named, not silently tagged.
+    untagged = []
+    for union in TAGGED_UNIONS:
+        for member in typing.get_args(union):
+            try:
+                codec.wire_tag(member)
+            except TypeError:
+                untagged.append(name_of(member))
+    assert untagged == []
+
+
+def test_renaming_classes_keeps_their_tags() -> None:
+    # A fresh copy of the codec, loaded while every tagged class has another
+    # name, still writes and reads what 0.1.0 wrote.
+    names = {cls: (cls.__name__, cls.__qualname__) for cls in TAGGED_CLASSES}
+    try:
+        for cls in TAGGED_CLASSES:
+            cls.__name__ = f"Renamed{cls.__name__}Class"
+            cls.__qualname__ = f"Renamed{cls.__qualname__}Class"
+        spec = importlib.util.spec_from_file_location(
+            "realtime_session._codec_with_renamed_classes", codec.__file__
+        )
+        assert spec is not None and spec.loader is not None
+        fresh = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(fresh)
+        assert {cls: fresh.wire_tag(cls) for cls, _ in V0_1_0_TAGS} == dict(V0_1_0_TAGS)
+        for union, target in V0_1_0_WIRE_TARGETS.items():
+            for line in lines_of(V0_1_0 / "wire" / f"{union}.jsonl"):
+                assert fresh.to_json(fresh.from_json(line, type=target)) == line
+    finally:
+        for cls, (name, qualname) in names.items():
+            cls.__name__ = name
+            cls.__qualname__ = qualname
+
+
+def test_a_union_member_without_a_tag_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    @attrs.frozen(kw_only=True)
+    class Unregistered:
+        note: str
+
+    monkeypatch.setattr(codec, "_ENCODERS", {})
+    monkeypatch.setattr(
+        codec, "_TAGGED_UNIONS", {**codec._TAGGED_UNIONS, Unregistered | pub.TurnStarted: "u"}
+    )
+    with pytest.raises(TypeError, match="Unregistered has no wire tag"):
+        codec.to_dict(Unregistered(note="x"))  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="cannot decode into"):
+        codec.from_dict({"type": "turn_started"}, type=Unregistered | pub.TurnStarted)
 
 
 # Shared tags: the target decides which class a document becomes.
@@ -882,6 +938,276 @@ def test_bad_document_corpus_is_large_and_distinct() -> None:
     assert len({param.id for param in BAD_DOCUMENTS}) == len(BAD_DOCUMENTS)
 
 
+# Ranges the types imply, and identities that are never empty. Each is refused
+# on the way in (DecodeError at the field) and on the way out (ValueError), so
+# that nothing the codec writes fails to read back.
+
+OK_TRANSCRIPT_BLOCK = {"item_id": "a", "text": "x", "truncated": True, "estimated": False}
+
+OUT_OF_RANGE_DOCUMENTS = [
+    pytest.param(
+        {"type": "output_audio_chunk", "chunk": OK_CHUNK, "content_index": -1},
+        ev.RealtimeSessionEvent,
+        "$.content_index",
+        "must not be negative, got -1",
+        id="negative-content-index",
+    ),
+    pytest.param(
+        {"type": "assistant_transcript_truncated", "item_id": "i", "audio_played_ms": -40},
+        ev.RealtimeSessionEvent,
+        "$.audio_played_ms",
+        "must not be negative, got -40",
+        id="negative-audio-played-ms",
+    ),
+    pytest.param(
+        {"type": "output_audio_chunk", "chunk": {**OK_CHUNK, "channels": -2}},
+        ev.RealtimeSessionEvent,
+        "$.chunk.channels",
+        "must be at least 1, got -2",
+        id="negative-channels",
+    ),
+    pytest.param(
+        {"type": "audio_input", "chunk": {**OK_CHUNK, "channels": 0}},
+        ev.RealtimeInputChunk,
+        "$.chunk.channels",
+        "must be at least 1, got 0",
+        id="no-channels",
+    ),
+    pytest.param(
+        {"type": "output_audio_chunk", "chunk": {**OK_CHUNK, "sample_rate_hz": 0}},
+        pub.RealtimeEvent,
+        "$.chunk.sample_rate_hz",
+        "must be at least 1, got 0",
+        id="zero-sample-rate",
+    ),
+    pytest.param(
+        {"type": "turn_completed", "response_id": "r", "usage": {"output_tokens": -5}},
+        ev.RealtimeSessionEvent,
+        "$.usage.output_tokens",
+        "must not be negative",
+        id="negative-tokens",
+    ),
+    pytest.param(
+        {"type": "media_dropped", "dropped": 1, "dropped_ms": -0.5},
+        pub.RealtimeEvent,
+        "$.dropped_ms",
+        "must not be negative, got -0.5",
+        id="negative-dropped-ms",
+    ),
+    pytest.param(
+        {"type": "tool_call_timed_out", "call_id": "c", "elapsed_ms": -1},
+        pub.RealtimeEvent,
+        "$.elapsed_ms",
+        "must not be negative",
+        id="negative-elapsed-ms",
+    ),
+    pytest.param(
+        {
+            "type": "realtime_transcript",
+            "event": {
+                "type": "user_transcript_final",
+                "item_id": "i",
+                "content_index": -3,
+                "text": "t",
+            },
+        },
+        ev.RealtimeSessionEvent,
+        "$.event.content_index",
+        "must not be negative",
+        id="nested-negative-content-index",
+    ),
+    pytest.param(
+        {**OK_MESSAGE, "blocks": [{**OK_TRANSCRIPT_BLOCK, "audio_played_ms": -1}]},
+        tr.Message,
+        "$.blocks[0].audio_played_ms",
+        "must not be negative",
+        id="negative-block-audio-played-ms",
+    ),
+    pytest.param(
+        {"type": "user_message", "item_id": "", "text": "t"},
+        tr.Message,
+        "$.item_id",
+        "must not be empty",
+        id="empty-message-item-id",
+    ),
+    pytest.param(
+        {"type": "transcript_committed", "message": {**OK_MESSAGE, "response_id": ""}},
+        pub.RealtimeEvent,
+        "$.message.response_id",
+        "must not be empty",
+        id="empty-message-response-id",
+    ),
+    pytest.param(
+        {**OK_MESSAGE, "item_ids": ["a", ""]},
+        tr.Message,
+        "$.item_ids[1]",
+        "must not be empty",
+        id="empty-id-in-item-ids",
+    ),
+    pytest.param(
+        {**OK_MESSAGE, "blocks": [{"item_id": "", "text": "x"}]},
+        tr.Message,
+        "$.blocks[0].item_id",
+        "must not be empty",
+        id="empty-block-item-id",
+    ),
+    pytest.param(
+        {"type": "transcript_revised", "item_id": "", "message": OK_MESSAGE},
+        pub.RealtimeEvent,
+        "$.item_id",
+        "must not be empty",
+        id="empty-revised-item-id",
+    ),
+]
+
+
+@pytest.mark.parametrize(("data", "target", "path", "reason"), OUT_OF_RANGE_DOCUMENTS)
+def test_values_out_of_range_are_refused_at_their_field(
+    data: dict[str, Any], target: Any, path: str, reason: str
+) -> None:
+    decoders: list[Callable[[], object]] = [
+        lambda: codec.from_dict(data, type=target),
+        lambda: codec.from_json(json.dumps(data), type=target),
+    ]
+    for decode in decoders:
+        with pytest.raises(codec.DecodeError) as caught:
+            decode()
+        assert caught.value.path == path
+        assert reason in caught.value.reason
+
+
+OUT_OF_RANGE_OBJECTS = [
+    pytest.param(
+        ev.OutputAudioChunk(chunk=AUDIO, content_index=-1),
+        "events.OutputAudioChunk.content_index must not be negative",
+        id="negative-content-index",
+    ),
+    pytest.param(
+        ev.AudioInput(chunk=ev.RealtimeAudioChunk(data=b"", sample_rate_hz=0)),
+        "events.RealtimeAudioChunk.sample_rate_hz must be at least 1",
+        id="zero-sample-rate",
+    ),
+    pytest.param(
+        pub.OutputAudioChunk(chunk=ev.RealtimeAudioChunk(data=b"", channels=-1)),
+        "events.RealtimeAudioChunk.channels must be at least 1",
+        id="negative-channels",
+    ),
+    pytest.param(
+        pub.AssistantTranscriptTruncated(item_id="i", audio_played_ms=-1),
+        "public.AssistantTranscriptTruncated.audio_played_ms must not be negative",
+        id="negative-audio-played-ms",
+    ),
+    pytest.param(
+        pub.MediaDropped(dropped=1, dropped_ms=float("nan")),
+        "JSON has no NaN",
+        id="nan-dropped-ms",
+    ),
+    pytest.param(
+        pub.TranscriptCommitted(message=tr.UserMessage(item_id="", text="t")),
+        "transcript.UserMessage.item_id must not be empty",
+        id="empty-message-id",
+    ),
+    pytest.param(
+        tr.AssistantMessage(
+            response_id="r", item_ids=("a", ""), blocks=(), stop_reason=ev.StopReason.END_TURN
+        ),
+        "transcript.AssistantMessage.item_ids must not be empty or hold an empty id",
+        id="empty-id-in-item-ids",
+    ),
+    pytest.param(
+        ev.ToolCallRequested(call_id="c", tool_name="t", arguments={"a": [float("inf")]}),
+        "not a JSON value at $.a[0]",
+        id="infinite-float-in-arguments",
+    ),
+]
+
+
+@pytest.mark.parametrize(("obj", "message"), OUT_OF_RANGE_OBJECTS)
+def test_values_out_of_range_are_refused_on_encode(obj: Any, message: str) -> None:
+    for encode in (codec.to_dict, codec.to_json):
+        with pytest.raises(ValueError, match=re.escape(message)):
+            encode(obj)
+
+
+def test_blank_ids_of_session_input_travel_for_the_reducer_to_judge() -> None:
+    # The reducer treats a blank item or response id as inert input that it
+    # counts as rejected: a recording must carry such an event as it came.
+    blank = ev.OutputTextDeltaForItem(response_id=" ", delta_id="", item_id="", delta="x")
+    assert codec.from_json(codec.to_json(blank)) == blank
+    event = tr.AssistantTextDelta(response_id="", delta_id="", item_id=" ", delta="x")
+    wrapped = ev.RealtimeTranscript(event=event)
+    assert codec.from_json(codec.to_json(wrapped)) == wrapped
+    call = ev.ToolCallRequested(call_id="", tool_name="", arguments={})
+    assert codec.from_json(codec.to_json(call)) == call
+
+
+# Repeated keys: the standard library keeps the last one, so a second "type"
+# picked another class. from_json refuses them wherever they are.
+
+REPEATED_KEY_DOCUMENTS = [
+    pytest.param(
+        '{"type":"turn_started","type":"turn_committed"}',
+        ev.RealtimeSessionEvent,
+        "$.type",
+        id="second-tag",
+    ),
+    pytest.param(
+        '{"type":"output_audio_chunk","chunk":{"data":"AAE=","channels":1,"data":""}}',
+        ev.RealtimeSessionEvent,
+        "$.chunk.data",
+        id="nested-field",
+    ),
+    pytest.param(
+        '{"type":"tool_call_requested","call_id":"c","tool_name":"t",'
+        '"arguments":{"to":[{"city":"Oslo","city":"Rome"}]}}',
+        ev.RealtimeSessionEvent,
+        "$.arguments.to[0].city",
+        id="inside-tool-arguments",
+    ),
+    pytest.param(
+        '{"type": "user_message", "item_id": "i", "text": "a", "text": "a"}',
+        tr.Message,
+        "$.text",
+        id="same-value-twice",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "target", "path"), REPEATED_KEY_DOCUMENTS)
+def test_repeated_keys_are_refused(text: str, target: Any, path: str) -> None:
+    for document in (text, text.encode()):
+        with pytest.raises(codec.DecodeError) as caught:
+            codec.from_json(document, type=target)
+        assert caught.value.path == path
+        assert caught.value.reason.startswith("repeated key ")
+
+
+# Error messages quote keys and values in part, with their length.
+
+HUGE = "k" * 10_000_000
+
+HUGE_DOCUMENTS = [
+    pytest.param('{"type":"turn_started","' + HUGE + '":1}', f"$['{HUGE[:60]}'...", id="key"),
+    pytest.param('{"type":"' + HUGE + '"}', "$.type", id="tag"),
+    pytest.param('{"' + HUGE + '":1,"' + HUGE + '":2}', f"$['{HUGE[:60]}'...", id="repeated"),
+    pytest.param(
+        '{"type":"turn_completed","response_id":"r","stop_reason":"' + HUGE + '"}',
+        "$.stop_reason",
+        id="enum-value",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "path_start"), HUGE_DOCUMENTS)
+def test_error_messages_quote_a_bounded_part_of_what_they_name(text: str, path_start: str) -> None:
+    with pytest.raises(codec.DecodeError) as caught:
+        codec.from_json(text)
+    message = str(caught.value)
+    assert len(message) < 400
+    assert caught.value.path.startswith(path_start)
+    assert "... (10000000 characters)" in message
+
+
 class NotJson:
     pass
 
@@ -1090,6 +1416,12 @@ texts = st.text(st.characters(exclude_categories=()), max_size=20)
 ids = st.text(max_size=8)
 ints = st.integers()
 finite_floats = st.floats(allow_nan=False, allow_infinity=False)
+# The ranges the codec enforces: counts and indices from 0, rates and channels
+# from 1, and the ids of committed messages never empty.
+counts = st.integers(min_value=0)
+positive = st.integers(min_value=1)
+durations_ms = st.floats(min_value=0, allow_nan=False, allow_infinity=False)
+message_ids = st.text(min_size=1, max_size=8)
 
 
 def optional(strategy: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
@@ -1105,33 +1437,33 @@ stop_reasons = st.sampled_from(ev.StopReason)
 roles = st.sampled_from(tr.RealtimeTranscriptRole)
 usages = st.builds(
     ev.Usage,
-    input_tokens=ints,
-    output_tokens=ints,
-    cache_creation_tokens=optional(ints),
-    cache_read_tokens=optional(ints),
+    input_tokens=counts,
+    output_tokens=counts,
+    cache_creation_tokens=optional(counts),
+    cache_read_tokens=optional(counts),
 )
 audio_chunks = st.builds(
     ev.RealtimeAudioChunk,
     data=st.binary(max_size=64),
-    sample_rate_hz=ints,
-    channels=ints,
+    sample_rate_hz=positive,
+    channels=positive,
     mime_type=texts,
 )
 video_chunks = st.builds(ev.RealtimeVideoChunk, data=st.binary(max_size=64), mime_type=texts)
-text_blocks = st.builds(tr.TextBlock, item_id=ids, text=texts)
+text_blocks = st.builds(tr.TextBlock, item_id=message_ids, text=texts)
 transcript_blocks = st.builds(
     tr.TranscriptBlock,
-    item_id=ids,
+    item_id=message_ids,
     text=texts,
     truncated=st.booleans(),
     estimated=st.booleans(),
-    audio_played_ms=optional(ints),
+    audio_played_ms=optional(counts),
 )
-user_messages = st.builds(tr.UserMessage, item_id=ids, text=texts)
+user_messages = st.builds(tr.UserMessage, item_id=message_ids, text=texts)
 assistant_messages = st.builds(
     tr.AssistantMessage,
-    response_id=ids,
-    item_ids=st.lists(ids, max_size=3).map(tuple),
+    response_id=message_ids,
+    item_ids=st.lists(message_ids, max_size=3).map(tuple),
     blocks=st.lists(text_blocks | transcript_blocks, max_size=3).map(tuple),
     stop_reason=stop_reasons,
     usage=optional(usages),
@@ -1146,7 +1478,7 @@ def item_delta(cls: type) -> st.SearchStrategy[Any]:
         delta_id=ids,
         item_id=ids,
         previous_item_id=optional(ids),
-        content_index=ints,
+        content_index=counts,
         delta=texts,
     )
 
@@ -1164,7 +1496,7 @@ TRANSCRIPT_EVENT_STRATEGIES: dict[type, st.SearchStrategy[Any]] = {
         tr.UserTranscriptFinal,
         item_id=ids,
         previous_item_id=optional(ids),
-        content_index=ints,
+        content_index=counts,
         text=texts,
     ),
     tr.AssistantTextDelta: item_delta(tr.AssistantTextDelta),
@@ -1173,16 +1505,16 @@ TRANSCRIPT_EVENT_STRATEGIES: dict[type, st.SearchStrategy[Any]] = {
         tr.AssistantTranscriptTruncated,
         response_id=ids,
         item_id=ids,
-        content_index=ints,
+        content_index=counts,
         text=texts,
-        audio_played_ms=optional(ints),
+        audio_played_ms=optional(counts),
         estimated=st.booleans(),
     ),
     tr.AssistantTranscriptFinalText: st.builds(
         tr.AssistantTranscriptFinalText,
         response_id=ids,
         item_id=ids,
-        content_index=ints,
+        content_index=counts,
         text=texts,
     ),
     tr.AssistantTurnCompleted: st.builds(
@@ -1201,7 +1533,7 @@ STRATEGIES: dict[type, st.SearchStrategy[Any]] = {
     tr.UserMessage: user_messages,
     tr.AssistantMessage: assistant_messages,
     tr.Committed: st.builds(tr.Committed, message=messages),
-    tr.Revised: st.builds(tr.Revised, item_id=ids, message=messages),
+    tr.Revised: st.builds(tr.Revised, item_id=message_ids, message=messages),
     **TRANSCRIPT_EVENT_STRATEGIES,
     ev.InputTranscriptPartial: st.builds(ev.InputTranscriptPartial, text=texts),
     ev.InputTranscriptFinal: st.builds(ev.InputTranscriptFinal, text=texts),
@@ -1209,7 +1541,7 @@ STRATEGIES: dict[type, st.SearchStrategy[Any]] = {
         ev.InputTranscriptFinalForItem,
         item_id=ids,
         previous_item_id=optional(ids),
-        content_index=ints,
+        content_index=counts,
         text=texts,
     ),
     ev.TurnStarted: st.builds(ev.TurnStarted),
@@ -1225,7 +1557,7 @@ STRATEGIES: dict[type, st.SearchStrategy[Any]] = {
         response_id=ids,
         item_id=ids,
         previous_item_id=optional(ids),
-        content_index=ints,
+        content_index=counts,
         text=texts,
     ),
     ev.OutputAudioChunk: st.builds(
@@ -1233,7 +1565,7 @@ STRATEGIES: dict[type, st.SearchStrategy[Any]] = {
         chunk=audio_chunks,
         response_id=optional(ids),
         item_id=optional(ids),
-        content_index=ints,
+        content_index=counts,
     ),
     ev.OutputVideoChunk: st.builds(
         ev.OutputVideoChunk, chunk=video_chunks, response_id=optional(ids), item_id=optional(ids)
@@ -1246,8 +1578,8 @@ STRATEGIES: dict[type, st.SearchStrategy[Any]] = {
         ev.AssistantTranscriptTruncated,
         response_id=optional(ids),
         item_id=ids,
-        content_index=ints,
-        audio_played_ms=ints,
+        content_index=counts,
+        audio_played_ms=counts,
         truncated_text=optional(texts),
     ),
     ev.RealtimeTranscript: st.builds(ev.RealtimeTranscript, event=transcript_events),
@@ -1276,7 +1608,7 @@ STRATEGIES: dict[type, st.SearchStrategy[Any]] = {
         chunk=audio_chunks,
         response_id=optional(ids),
         item_id=optional(ids),
-        content_index=ints,
+        content_index=counts,
     ),
     pub.OutputVideoChunk: st.builds(
         pub.OutputVideoChunk, chunk=video_chunks, response_id=optional(ids), item_id=optional(ids)
@@ -1286,17 +1618,17 @@ STRATEGIES: dict[type, st.SearchStrategy[Any]] = {
     pub.AssistantTranscriptTruncated: st.builds(
         pub.AssistantTranscriptTruncated,
         item_id=ids,
-        audio_played_ms=ints,
+        audio_played_ms=counts,
         truncated_text=optional(texts),
     ),
     pub.ProviderError: st.builds(pub.ProviderError, code=texts, message=texts, fatal=st.booleans()),
     pub.ToolCallCancelled: st.builds(pub.ToolCallCancelled, call_id=ids),
     pub.TranscriptCommitted: st.builds(pub.TranscriptCommitted, message=messages),
-    pub.TranscriptRevised: st.builds(pub.TranscriptRevised, item_id=ids, message=messages),
-    pub.MediaDropped: st.builds(pub.MediaDropped, dropped=ints, dropped_ms=finite_floats),
+    pub.TranscriptRevised: st.builds(pub.TranscriptRevised, item_id=message_ids, message=messages),
+    pub.MediaDropped: st.builds(pub.MediaDropped, dropped=counts, dropped_ms=durations_ms),
     pub.ToolCallCompleted: st.builds(pub.ToolCallCompleted, call_id=ids),
     pub.ToolCallFailed: st.builds(pub.ToolCallFailed, call_id=ids, error=texts),
-    pub.ToolCallTimedOut: st.builds(pub.ToolCallTimedOut, call_id=ids, elapsed_ms=ints),
+    pub.ToolCallTimedOut: st.builds(pub.ToolCallTimedOut, call_id=ids, elapsed_ms=counts),
     pub.SessionClosed: st.builds(pub.SessionClosed, reason=texts, error=optional(texts)),
     pub.RecordingFailed: st.builds(pub.RecordingFailed, error=texts, fatal=st.booleans()),
 }
@@ -1449,6 +1781,43 @@ def test_mutated_json_text_decodes_or_raises_decode_error(data: st.DataObject) -
         assert error.path.startswith("$")
     else:
         assert codec.from_json(codec.to_json(result)) == result
+
+
+# JSON text is read by a fast parser, and by the standard library when that one
+# refuses; both must accept exactly the same texts, as the same values.
+
+json_scalars_text = st.sampled_from(
+    [
+        *["0", "-0", "1.5", "-0.0", "1e400", "1E2", "01", "1.", "true", "nul", "null", "NaN"],
+        *['"a"', '"\\u00e9"', '"\\ud800"', '"\\ud83d\\ude00"', '"\x7f"', '"\x01"', '"\\x"'],
+    ]
+)
+
+
+@st.composite
+def json_like_texts(draw: st.DrawFn, depth: int = 0) -> str:
+    if depth > 2 or draw(st.booleans()):
+        return draw(json_scalars_text)
+    if draw(st.booleans()):
+        items = draw(st.lists(json_like_texts(depth + 1), max_size=3))
+        return "[" + ",".join(items) + "]"
+    keys = draw(st.lists(st.sampled_from(['"a"', '"b"', '"type"', '"\\u0061"']), max_size=3))
+    values = [draw(json_like_texts(depth + 1)) for _ in keys]
+    space = draw(st.sampled_from(["", " ", "\n"]))
+    return "{" + ",".join(f"{k}{space}:{v}" for k, v in zip(keys, values, strict=True)) + "}"
+
+
+@settings(max_examples=400, deadline=None)
+@given(text=json_like_texts(), cut=st.integers(min_value=0, max_value=3))
+def test_the_fast_and_the_standard_json_readers_agree(text: str, cut: int) -> None:
+    for candidate in (text, text[: len(text) - cut], text.encode("utf-8", "surrogatepass")):
+        outcomes = []
+        for parse in (codec._parse, codec._parse_slowly):
+            try:
+                outcomes.append(repr(parse(candidate)))
+            except codec.DecodeError as error:
+                outcomes.append(f"DecodeError at {error.path}")
+        assert outcomes[0] == outcomes[1], candidate
 
 
 def test_decoded_messages_hold_tuples_and_stay_frozen() -> None:
