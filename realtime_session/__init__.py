@@ -17,6 +17,7 @@ from ._errors import SubscriberLagged as SubscriberLagged
 from ._errors import ToolError as ToolError
 from ._session import RealtimeSession as RealtimeSession
 from ._subscription import Subscription as Subscription
+from ._subscription import SubscriptionStatistics as SubscriptionStatistics
 from ._tools import Tool as Tool
 
 __all__ = (
@@ -30,4 +31,5 @@ __all__ = (
     "SessionFailed",
     "NoProviderCommands",
     "ToolError",
+    "SubscriptionStatistics",
 )

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Final, Self, final
 
 import anyio
 import anyio.lowlevel
+import attrs
 
 from . import public
 from ._errors import SubscriberLagged
@@ -31,11 +32,37 @@ _ControlEntry = tuple[int, public.RealtimeEvent]
 # seq, event, duration in ms (0.0 when unknown), response id
 _MediaEntry = tuple[int, public.RealtimeEvent, float, str | None]
 
-# A reader with events queued returns them without yielding to the scheduler:
-# it cannot starve anyone, since its queue only grows while the actor runs, and
-# yielding per event would let a fast actor outrun it. It does look for a
-# pending cancellation once per this many events, so cancelling it is prompt.
-_EVENTS_PER_CANCEL_CHECK: Final = 256
+# A reader with events queued takes them without waiting, and yields to the
+# scheduler once per this many: draining a backlog would otherwise starve every
+# other task (the session's actor included) until the queue is empty, while a
+# yield per event costs a scheduler pass per event on the hot path.
+_EVENTS_PER_CHECKPOINT: Final = 256
+
+
+@final
+@attrs.frozen(kw_only=True)
+class SubscriptionStatistics:
+    """A snapshot of a :class:`Subscription`'s queues and counters (:meth:`Subscription.statistics`).
+
+    :param queued_control: control events queued, not yet received.
+    :param queued_media: media chunks queued, not yet received.
+    :param max_pending: the control events it may hold before it lags (or, with
+        ``backpressure``, before the session waits for it).
+    :param media_buffer: the media chunks it may hold before its media lane drops.
+    :param delivered: events received so far, ``MediaDropped`` markers included.
+    :param dropped_media: media chunks its media lane dropped under back-pressure.
+    :param flushed_media: queued media chunks a barge-in discarded.
+    :param tasks_waiting_receive: tasks blocked in :meth:`Subscription.receive`.
+    """
+
+    queued_control: int
+    queued_media: int
+    max_pending: int
+    media_buffer: int
+    delivered: int
+    dropped_media: int
+    flushed_media: int
+    tasks_waiting_receive: int
 
 
 @final
@@ -57,12 +84,18 @@ class Subscription:
 
     The last event is always :class:`~realtime_session.public.SessionClosed`;
     iteration ends after it.
+
+    Like an anyio memory object receive stream, it can be read by several tasks
+    at once: they compete for its events, each event going to exactly one of
+    them, and none of them hangs while events are queued. :meth:`statistics`
+    tells what is queued and what was delivered.
     """
 
     __slots__ = (
         "__weakref__",
         "_backpressure",
         "_control",
+        "_delivered",
         "_drop_oldest",
         "_dropped",
         "_ended",
@@ -74,9 +107,10 @@ class Subscription:
         "_media",
         "_media_buffer",
         "_media_enabled",
+        "_next_checkpoint",
         "_pending_drop_ms",
         "_pending_drops",
-        "_since_checkpoint",
+        "_receivers_waiting",
         "_space",
         "_waiter",
     )
@@ -110,9 +144,13 @@ class Subscription:
         self._last_drop_seq = -1
         self._failure: SubscriberLagged | None = None
         self._ended = False
+        # One event all waiting readers share: set when something is queued.
         self._waiter: anyio.Event | None = None
+        self._receivers_waiting = 0
         self._space: anyio.Event | None = None
-        self._since_checkpoint = 0
+        self._delivered = 0
+        # receive() yields to the scheduler before returning this delivery.
+        self._next_checkpoint = _EVENTS_PER_CHECKPOINT
 
     @property
     def dropped_media(self) -> int:
@@ -128,6 +166,19 @@ class Subscription:
     def backpressure(self) -> bool:
         """Whether the session waits for this subscription instead of failing it."""
         return self._backpressure
+
+    def statistics(self) -> SubscriptionStatistics:
+        """What is queued, and what was delivered, dropped and flushed so far."""
+        return SubscriptionStatistics(
+            queued_control=len(self._control),
+            queued_media=len(self._media),
+            max_pending=self._max_pending,
+            media_buffer=self._media_buffer,
+            delivered=self._delivered,
+            dropped_media=self._dropped,
+            flushed_media=self._flushed,
+            tasks_waiting_receive=self._receivers_waiting,
+        )
 
     def receive_nowait(self) -> public.RealtimeEvent:
         """Return the next event if one is ready.
@@ -155,6 +206,7 @@ class Subscription:
             raise anyio.EndOfStream
         else:
             raise anyio.WouldBlock
+        self._delivered += 1
         if self._pending_drops and seq > self._last_drop_seq:
             marker = public.MediaDropped(
                 dropped=self._pending_drops, dropped_ms=self._pending_drop_ms
@@ -174,27 +226,41 @@ class Subscription:
     async def receive(self) -> public.RealtimeEvent:
         """Wait for the next event.
 
-        It suspends only when nothing is queued; while events are queued it
-        returns them at once and only checks for cancellation now and then.
+        It suspends when nothing is queued. While events are queued it returns
+        them without waiting, and is a schedule point (it yields to the
+        scheduler, and a cancellation takes effect) at least once every 256
+        events it delivers. So a reader draining a backlog cannot starve other
+        tasks, the session's actor included: each task ready to run gets to run
+        at least once per 512 events delivered (just before or just after a
+        schedule point, as the scheduler orders the tasks ready at the same
+        time). Iterating with ``async for`` keeps the same bound. A schedule
+        point per event would cost a pass through the scheduler per event.
+
         Cancellation is safe: an event is taken from the queue only when it is
-        returned, so a cancelled ``receive()`` leaves the subscription unchanged.
+        returned, so a cancelled ``receive()`` leaves the subscription
+        unchanged. Several tasks may receive at once, like readers of one anyio
+        memory object stream: they compete for the events, each event goes to
+        exactly one of them, and no reader waits while an event is queued.
 
         :raises ~anyio.EndOfStream: after ``SessionClosed`` was delivered.
         :raises ~realtime_session.SubscriberLagged: if this subscription lagged.
         """
-        if self._since_checkpoint >= _EVENTS_PER_CANCEL_CHECK:
-            self._since_checkpoint = 0
-            await anyio.lowlevel.checkpoint_if_cancelled()
+        if self._delivered >= self._next_checkpoint:
+            await anyio.lowlevel.checkpoint()
+            self._next_checkpoint = self._delivered + _EVENTS_PER_CHECKPOINT
         while True:
             try:
-                event = self.receive_nowait()
+                return self.receive_nowait()
             except anyio.WouldBlock:
-                waiter = self._waiter = anyio.Event()
-                await waiter.wait()
-                self._since_checkpoint = 0
-                continue
-            self._since_checkpoint += 1
-            return event
+                waiter = self._waiter
+                if waiter is None:
+                    waiter = self._waiter = anyio.Event()
+                self._receivers_waiting += 1
+                try:
+                    await waiter.wait()
+                finally:
+                    self._receivers_waiting -= 1
+                self._next_checkpoint = self._delivered + _EVENTS_PER_CHECKPOINT
 
     def __aiter__(self) -> Self:
         return self
@@ -207,10 +273,10 @@ class Subscription:
             control
             and not self._media
             and not self._pending_drops
-            and self._since_checkpoint < _EVENTS_PER_CANCEL_CHECK
+            and self._delivered < self._next_checkpoint
             and self._space is None
         ):
-            self._since_checkpoint += 1
+            self._delivered += 1
             return control.popleft()[1]
         try:
             return await self.receive()
@@ -248,7 +314,8 @@ class Subscription:
         state = "failed" if self._failure else "ended" if self._ended else "open"
         return (
             f"<Subscription {state} control={len(self._control)} media={len(self._media)} "
-            f"dropped_media={self._dropped} flushed_media={self._flushed}>"
+            f"delivered={self._delivered} dropped_media={self._dropped} "
+            f"flushed_media={self._flushed}>"
         )
 
     # -- called by the fan-out (same event loop, never concurrently) --------
