@@ -3,7 +3,7 @@
     OPENAI_API_KEY=sk-... python examples/openai_bot.py "What's the weather in Lisbon?"
     python examples/openai_bot.py --wav answer.wav --model gpt-realtime "Hello!" "And in Porto?"
 
-Needs the ``ws`` extra (``pip install 'realtime-session[ws]'``) and an API key
+Needs the ``ws`` extra (from a checkout: ``pip install -e '.[ws]'``) and an API key
 in ``OPENAI_API_KEY``. Each prompt is sent as a user message; the bot prints
 the model's captions as it speaks, writes its voice to a WAV file at
 real-time pace (reporting playback to the session, so that a barge-in would

@@ -502,13 +502,28 @@ async def test_connect_without_websockets_names_the_extra(
         if name == "websockets" or name.startswith("websockets."):
             monkeypatch.setitem(sys.modules, name, None)
     for connect in (openai.connect, gemini.connect):
-        with pytest.raises(
-            MissingDependencyError, match=r"pip install 'realtime-session\[ws\]'"
-        ) as caught:
+        with pytest.raises(MissingDependencyError, match=r"pip install -e '\.\[ws\]'") as caught:
             async with connect(api_key="k", url="ws://127.0.0.1:9"):
                 pass
         assert isinstance(caught.value, ImportError)
         assert caught.value.extra == "ws"
+
+
+def test_the_missing_dependency_message_says_what_works_from_a_checkout() -> None:
+    # The package is not on PyPI: "pip install 'realtime-session[ws]'" would fail.
+    missing = MissingDependencyError("The WebSocket transport", extra="ws", module="websockets")
+    assert str(missing) == (
+        "The WebSocket transport needs the 'websockets' package, which is not installed; "
+        "it comes with the 'ws' extra: pip install -e '.[ws]' (from a checkout of realtime_session)"
+    )
+    too_old = MissingDependencyError(
+        "The WebSocket transport under trio",
+        extra="ws",
+        module="websockets",
+        problem="is installed in a version without its trio implementation",
+    )
+    assert "pip install -U -e '.[ws]'" in str(too_old)
+    assert "realtime-session[" not in str(missing) + str(too_old)
 
 
 def test_the_package_imports_without_websockets() -> None:

@@ -9,9 +9,8 @@ and a ``connect()`` that opens the WebSocket and yields ``(events, commands)``:
 - :mod:`realtime_session.providers.scripted` — a scripted provider that plays
   events or a recorded trace, for tests, demos and benchmarks.
 
-The WebSocket transport needs the optional ``ws`` extra
-(``pip install 'realtime-session[ws]'``); the translators and the scripted
-provider do not.
+The WebSocket transport needs the optional ``ws`` extra (from a checkout:
+``pip install -e '.[ws]'``); the translators and the scripted provider do not.
 """
 
 from __future__ import annotations

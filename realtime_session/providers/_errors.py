@@ -18,8 +18,9 @@ __all__ = (
 class MissingDependencyError(ImportError):
     """A feature needs an optional dependency that is not installed.
 
-    The message names the extra that provides it, e.g.
-    ``pip install 'realtime-session[ws]'``.
+    The message names the extra that provides it and the command that installs
+    it from a checkout of the project, e.g. ``pip install -e '.[ws]'`` (the
+    package is not published on PyPI).
     """
 
     def __init__(
@@ -27,8 +28,9 @@ class MissingDependencyError(ImportError):
     ) -> None:
         upgrade = "" if problem == "is not installed" else "-U "
         super().__init__(
-            f"{feature} needs the {module!r} package, which {problem}: "
-            f"pip install {upgrade}'realtime-session[{extra}]'",
+            f"{feature} needs the {module!r} package, which {problem}; it comes with "
+            f"the {extra!r} extra: pip install {upgrade}-e '.[{extra}]' "
+            "(from a checkout of realtime_session)",
             name=module,
         )
         self.extra = extra
