@@ -308,6 +308,8 @@ class _Display:
         self._dropped = dict.fromkeys(self._listeners, 0)
         self._flushed = dict.fromkeys(self._listeners, 0)
         self._tool_names: dict[str, str] = {}
+        # The blocks of each assistant message shown, by its first item id.
+        self._blocks: dict[str, tuple[tr.Block, ...]] = {}
         self.control_events = 0
         self.closed: public.SessionClosed | None = None
 
@@ -327,9 +329,18 @@ class _Display:
             case public.TurnCommitted():
                 say("user turn committed")
             case public.TranscriptCommitted(message=message):
+                self._remember(message)
                 self._console.message(message)
                 self._show_cut(message)
+            case public.TranscriptRevised(message=tr.AssistantMessage() as message) if (
+                self._blocks.get(message.item_ids[0]) == message.blocks
+            ):
+                # Same words: the usage of a response cancelled by the barge-in arrived.
+                usage = message.usage
+                tokens = f"{usage.input_tokens} in, {usage.output_tokens} out" if usage else "none"
+                say(f"usage of the interrupted response {message.response_id}: {tokens}")
             case public.TranscriptRevised(message=message):
+                self._remember(message)
                 say("the message above was revised to what the user heard:")
                 self._console.message(message)
                 self._show_cut(message)
@@ -363,6 +374,10 @@ class _Display:
             case _:
                 # Partial transcripts and captions: the committed messages say it all.
                 pass
+
+    def _remember(self, message: tr.Message) -> None:
+        if isinstance(message, tr.AssistantMessage) and message.item_ids:
+            self._blocks[message.item_ids[0]] = message.blocks
 
     def _show_cut(self, message: tr.Message) -> None:
         if not isinstance(message, tr.AssistantMessage):

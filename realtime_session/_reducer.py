@@ -25,13 +25,16 @@ How it works, in one pass:
   predecessor has resolved, so a chain ``A <- B <- C`` commits in causal order
   within one call even when it arrived as ``C, B, A``. Consecutive items of one
   response committed by the same call form one :class:`AssistantMessage`.
-* **Idempotence.** Deltas are deduplicated per item by ``delta_id``; user finals
-  by ``(item_id, content_index)`` (the first non-blank text wins); completions,
-  interruptions and truncations by their first occurrence. Replaying events that
-  were already applied changes nothing.
+* **Idempotence.** Deltas are deduplicated per item by ``delta_id`` (dropped
+  duplicates are counted in :attr:`~TranscriptReducer.duplicate_deltas`); user
+  finals by ``(item_id, content_index)`` (the first non-blank text wins);
+  completions, interruptions and truncations by their first occurrence.
+  Replaying events that were already applied changes nothing.
 * **Barge-in.** An interrupted response is discarded: its written (display)
   text is kept, its spoken text waits for the truncation that says what was
-  heard, and nothing that arrives later for it can bring it back.
+  heard (or for word that all of it was heard), and nothing that arrives later
+  for it can bring it back. Its usage, when the provider reports it after the
+  barge-in, still lands on its message.
 
 Every event is handled: one the rules refuse is inert (and logged when it
 conflicts with what the reducer already knows), never an exception, whatever
@@ -70,11 +73,13 @@ from ._transcript_events import (
     AssistantTextDelta,
     AssistantTranscriptDelta,
     AssistantTranscriptFinalText,
+    AssistantTranscriptHeardInFull,
     AssistantTranscriptTruncated,
     AssistantTurnCompleted,
     AssistantTurnInterrupted,
     ItemObserved,
     ItemSkipped,
+    OrphansReleased,
     RealtimeTranscriptEvent,
     RealtimeTranscriptRole,
     UserTranscriptFinal,
@@ -96,8 +101,22 @@ heard any of it. ``"keep"`` commits everything the model generated.
 _Changes: TypeAlias = tuple[TranscriptChange, ...]
 _NO_CHANGES: Final[_Changes] = ()
 
+
+class _NoChanges(tuple[TranscriptChange, ...]):
+    __slots__ = ()
+
+
+#: What a delta dropped as a duplicate returns: no changes, like ``()``, but a
+#: distinct object, so the session can tell by identity, at no cost per delta,
+#: that there is no caption to publish either.
+DROPPED_DUPLICATE: Final[_Changes] = _NoChanges()
+
 _USER: Final = RealtimeTranscriptRole.USER
 _ASSISTANT: Final = RealtimeTranscriptRole.ASSISTANT
+
+# Dropped duplicate deltas are logged at these counts only: a provider that
+# replays a whole stream (a reconnect) costs a handful of lines, not one per delta.
+_DUPLICATES_LOGGED_AT: Final = frozenset(10**n for n in range(10))
 
 # Item statuses, ordered so that ``status <= _READY`` means "still takes deltas".
 _STAGED: Final = 0
@@ -148,11 +167,13 @@ class _Response:
     __slots__ = (
         "completed",
         "discarded",
+        "first_message",
         "live",
         "response_id",
         "stop_reason",
         "usage",
         "usage_consumed",
+        "usage_open",
     )
 
     def __init__(self, response_id: str) -> None:
@@ -162,6 +183,11 @@ class _Response:
         self.stop_reason = StopReason.END_TURN
         self.usage: Usage | None = None
         self.usage_consumed = False
+        # The completion was recorded without usage by a barge-in: the first later
+        # completion that carries usage fills it in (operators bill by it).
+        self.usage_open = False
+        # Index in ``messages`` of the message that carries the usage; -1 before it.
+        self.first_message = -1
         self.discarded = False
         self.live: dict[str, _Item] = {}
 
@@ -280,8 +306,9 @@ class TranscriptReducer:
 
     Pure, synchronous and deterministic: no I/O, no clock, no task. Feeding the
     same events to a new reducer (:meth:`from_events`) rebuilds the same
-    transcript, unless :meth:`release_orphans` was called on a timer in between
-    (the one decision that depends on time, and it belongs to the caller).
+    transcript. The one decision that depends on time, releasing orphans, belongs
+    to the caller: applied as the event :class:`OrphansReleased` rather than by
+    calling :meth:`release_orphans`, it is part of the log and replays too.
 
     Each :meth:`apply` returns the changes it made, in order: :class:`Committed`
     for a new message, :class:`Revised` when a late truncation replaced a
@@ -300,6 +327,7 @@ class TranscriptReducer:
     __slots__ = (
         "_children",
         "_done",
+        "_duplicates",
         "_heap",
         "_keep_unheard",
         "_live",
@@ -335,6 +363,7 @@ class TranscriptReducer:
         self._view: tuple[Message, ...] | None = ()
         self._seq = 0
         self._rejected = 0
+        self._duplicates = 0
 
     @classmethod
     def from_events(
@@ -347,8 +376,9 @@ class TranscriptReducer:
         """Build a reducer by applying ``events`` in order to a new one.
 
         Takes the constructor's options. For the input log of any run, the
-        result's :attr:`messages` equal the live reducer's, unless the live one
-        released orphans on a timer.
+        result's :attr:`messages` equal the live reducer's, provided orphans
+        were released by applying :class:`OrphansReleased` (as a session does,
+        and records) rather than by calling :meth:`release_orphans`.
         """
         reducer = cls(unheard_policy=unheard_policy, logger=logger)
         apply = reducer.apply
@@ -382,6 +412,16 @@ class TranscriptReducer:
         return self._rejected
 
     @property
+    def duplicate_deltas(self) -> int:
+        """How many deltas were dropped because their ``delta_id`` was already seen (R4c).
+
+        A provider that replays events (after a reconnect) or repeats an event id
+        shows up here. The first dropped duplicate is logged, then only the 10th,
+        100th, 1000th...
+        """
+        return self._duplicates
+
+    @property
     def unheard_policy(self) -> UnheardPolicy:
         """The constructor's ``unheard_policy``."""
         return "keep" if self._keep_unheard else "drop"
@@ -405,6 +445,18 @@ class TranscriptReducer:
             return item.rid
         done = self._done.get(iid)
         return done.response_id if done is not None else None
+
+    def response_stop_reason(self, response_id: str) -> StopReason | None:
+        """How a response ended: its first completion's stop reason, or ``None`` if it has not.
+
+        A response interrupted before any completion ended as ``CANCELLED``.
+        """
+        if not _all_str(response_id):
+            return None
+        resp = self._responses.get(response_id.strip())
+        if resp is None or not resp.completed:
+            return None
+        return resp.stop_reason
 
     def item_spoken_text(self, item_id: str) -> str | None:
         """The item's current spoken text, or ``None`` if unknown or not spoken.
@@ -445,7 +497,11 @@ class TranscriptReducer:
         * R1 ``ItemObserved`` registers an item; R1b content events register
           items implicitly. R2 ``ItemSkipped`` makes a contentless anchor.
         * R3 user finals, R4 assistant deltas, R5 truncations, R6 final texts.
-        * R7 interruption, R8 completion, R9 late truncation of a committed item.
+        * R7 interruption (and ``AssistantTranscriptHeardInFull`` for an
+          interrupted item the user heard to the end), R8 completion, R9 late
+          truncation of a committed item.
+        * R11 ``OrphansReleased`` releases the orphans it names, as
+          :meth:`release_orphans` does.
         * R10 after every event, ready items whose predecessor has resolved
           commit, earliest-seen first.
 
@@ -480,7 +536,9 @@ class TranscriptReducer:
         session feeds provider deltas (one call per delta), so the common case --
         another piece of an item that already has text on this lane -- costs a
         lookup, a set insertion and a list append, and allocates nothing beyond
-        the delta itself. Every other case goes through the full rules.
+        the delta itself. Every other case goes through the full rules. A delta
+        dropped as a duplicate (R4c) returns :data:`DROPPED_DUPLICATE`, an empty
+        tuple the caller can recognise by identity.
         """
         try:
             item = self._live.get(item_id)
@@ -502,7 +560,8 @@ class TranscriptReducer:
             did = delta_id.strip()
             if did:
                 if did in seen:
-                    return _NO_CHANGES
+                    self._dropped_duplicate(item_id, did)
+                    return DROPPED_DUPLICATE
                 seen.add(did)
             cur.append(delta)
             return _NO_CHANGES
@@ -523,9 +582,21 @@ class TranscriptReducer:
         predecessor is ignored from then on, even if it shows up later. Ready
         roots then commit, with everything chained after them. Nothing is
         dropped for a missing anchor.
+
+        The same as applying ``OrphansReleased(item_ids=self.orphan_item_ids())``,
+        which is how a caller that records its input should do it: the release
+        then replays.
         """
-        self._release_orphans()
+        self._make_roots(self._orphans())
         return self._materialize()
+
+    def orphan_item_ids(self) -> tuple[str, ...]:
+        """What :meth:`release_orphans` would release now, in first-seen order.
+
+        Pending items and anchors whose predecessor was never observed, or that
+        lie on a predecessor cycle.
+        """
+        return tuple(item.item_id for item in sorted(self._orphans(), key=lambda i: i.seq))
 
     def flush(self) -> tuple[TranscriptChange, ...]:
         """R12: resolve everything that can be resolved at the end of a session.
@@ -545,7 +616,7 @@ class TranscriptReducer:
                 if not item.wanted:
                     continue
             self._demand_from(item)
-        self._release_orphans()
+        self._make_roots(self._orphans())
         return self._materialize()
 
     # -- R1, R1b, R2: items ------------------------------------------------------
@@ -804,7 +875,8 @@ class TranscriptReducer:
             delta is inert -- an interrupted response is never resurrected;
         (b) the item already committed: inert (a late or replayed delta);
         (c) the ``delta_id`` was already seen for this item: inert (replay
-            after a reconnect); a blank ``delta_id`` disables this check;
+            after a reconnect), counted in :attr:`duplicate_deltas`; a blank
+            ``delta_id`` disables this check;
         (d) the item was truncated, or this segment has its final text (R6):
             inert, the authoritative text is already there;
         (e) the item has text on the other lane: inert and logged -- the first
@@ -823,12 +895,10 @@ class TranscriptReducer:
             and _index(content_index)
         ):
             return self._reject(kind, "a field has the wrong type")
-        iid = item_id.strip()
-        if not iid:
-            return self._reject(kind, "blank item_id")
-        rid = response_id.strip()
-        if not rid:
-            return self._reject(kind, "blank response_id")
+        ids = self._item_of_response(kind, item_id, response_id)
+        if ids is None:
+            return _NO_CHANGES
+        iid, rid = ids
         pid = _normalize_optional(previous_item_id)
         target = self._content_item(iid, pid, _ASSISTANT, rid, kind)
         if not isinstance(target, _Item):
@@ -845,7 +915,8 @@ class TranscriptReducer:
         did = delta_id.strip()
         seen = item.seen
         if did and seen is not None and did in seen:  # R4(c)
-            return _NO_CHANGES
+            self._dropped_duplicate(iid, did)
+            return DROPPED_DUPLICATE
         final = item.final
         if item.truncated or (final is not None and content_index in final):  # R4(d)
             return _NO_CHANGES
@@ -919,12 +990,10 @@ class TranscriptReducer:
             and isinstance(event.estimated, bool)
         ):
             return self._reject(kind, "a field has the wrong type")
-        iid = event.item_id.strip()
-        if not iid:
-            return self._reject(kind, "blank item_id")
-        rid = event.response_id.strip()
-        if not rid:
-            return self._reject(kind, "blank response_id")
+        ids = self._item_of_response(kind, event.item_id, event.response_id)
+        if ids is None:
+            return _NO_CHANGES
+        iid, rid = ids
         target = self._content_item(iid, None, _ASSISTANT, rid, kind)
         if target is None:
             return _NO_CHANGES
@@ -1006,12 +1075,10 @@ class TranscriptReducer:
             _all_str(event.response_id, event.item_id, event.text) and _index(event.content_index)
         ):
             return self._reject(kind, "a field has the wrong type")
-        iid = event.item_id.strip()
-        if not iid:
-            return self._reject(kind, "blank item_id")
-        rid = event.response_id.strip()
-        if not rid:
-            return self._reject(kind, "blank response_id")
+        ids = self._item_of_response(kind, event.item_id, event.response_id)
+        if ids is None:
+            return _NO_CHANGES
+        iid, rid = ids
         target = self._content_item(iid, None, _ASSISTANT, rid, kind)
         if not isinstance(target, _Item):
             return _NO_CHANGES
@@ -1070,8 +1137,9 @@ class TranscriptReducer:
 
         If the response had no completion, a ``cancelled`` one without usage is
         recorded, so the first-completion-wins rule makes any later completion
-        inert. From now on, any event naming the response turns an item without
-        content into a skipped anchor, and adds no text.
+        inert -- except for its usage: the first later completion that carries
+        usage fills it in (R8). From now on, any event naming the response turns
+        an item without content into a skipped anchor, and adds no text.
         """
         if not _all_str(event.response_id):
             return self._reject("assistant_turn_interrupted", "a field has the wrong type")
@@ -1088,7 +1156,12 @@ class TranscriptReducer:
         """R8: the terminal boundary of a response.
 
         The first completion of a response wins; later ones are inert, so a
-        duplicate cannot change the stop reason or count usage twice. A
+        duplicate cannot change the stop reason or count usage twice -- with
+        one exception: a response interrupted before it completed (R7) has no
+        usage yet, and the first later completion that carries usage (the
+        provider's ``cancelled`` completion, typically) fills it in, once. If
+        the response's message has already committed, it is revised to carry
+        the usage (a :class:`Revised` change). A
         ``cancelled`` completion of a response that was not interrupted is an
         interruption (R7), with the event's usage recorded. Any other stop
         reason -- ``tool_use`` included -- records the completion and makes the
@@ -1108,6 +1181,8 @@ class TranscriptReducer:
             return self._reject("assistant_turn_completed", "blank response_id")
         resp = self._response(rid)
         if resp.completed:
+            if resp.usage_open and event.usage is not None:
+                return self._fill_usage(resp, event.usage)
             return _NO_CHANGES
         if event.stop_reason is StopReason.CANCELLED:
             self._discard(resp, event.usage)
@@ -1120,12 +1195,27 @@ class TranscriptReducer:
                 self._became_ready(item)
         return self._materialize()
 
+    def _fill_usage(self, resp: _Response, usage: Usage) -> _Changes:
+        resp.usage_open = False
+        resp.usage = usage
+        index = resp.first_message
+        if index < 0:
+            return _NO_CHANGES  # the first message to commit will carry it
+        message = self._messages[index]
+        if not isinstance(message, AssistantMessage):  # unreachable: set by _commit_group
+            return _NO_CHANGES
+        revised = attrs.evolve(message, usage=usage)
+        self._messages[index] = revised
+        self._view = None
+        return (Revised(item_id=message.item_ids[0], message=revised),)
+
     def _discard(self, resp: _Response, usage: Usage | None) -> None:
         resp.discarded = True
         if not resp.completed:
             resp.completed = True
             resp.stop_reason = StopReason.CANCELLED
             resp.usage = usage
+            resp.usage_open = usage is None
         for item in list(resp.live.values()):
             item.fast_lane = None
             item.seen = None
@@ -1139,6 +1229,48 @@ class TranscriptReducer:
                     self._became_ready(item)
             else:
                 self._became_awaiting(item)
+
+    def _on_heard_in_full(self, event: AssistantTranscriptHeardInFull) -> _Changes:
+        """The user heard an interrupted item to the end: it keeps its whole text.
+
+        For an item of an interrupted response awaiting its truncation (R7),
+        this settles it as the ``"keep"`` policy would, whatever the policy: it
+        is ready with its full staged text, not truncated, and commits when its
+        predecessor has resolved. Like a kept item, it can still be cut by a
+        truncation (R5, or R9 once committed). For any other item -- unknown,
+        committed, truncated, not interrupted, without content -- it is inert.
+        """
+        kind = "assistant_transcript_heard_in_full"
+        if not _all_str(event.response_id, event.item_id):
+            return self._reject(kind, "a field has the wrong type")
+        ids = self._item_of_response(kind, event.item_id, event.response_id)
+        if ids is None:
+            return _NO_CHANGES
+        iid, rid = ids
+        item = self._live.get(iid)
+        if item is None or item.status != _AWAITING:
+            return _NO_CHANGES
+        if item.rid != rid:
+            self._conflict(kind, iid, "response_id")
+            return _NO_CHANGES
+        item.kept = True
+        self._became_ready(item)
+        return self._materialize()
+
+    def _on_orphans_released(self, event: OrphansReleased) -> _Changes:
+        """R11 as an event: each listed item still pending stops waiting for its predecessor.
+
+        It becomes a root, as :meth:`release_orphans` makes it, and ready roots
+        commit with what is chained after them. Ids of items that already
+        committed, were already released, or are unknown are ignored, so the
+        event is inert when replayed.
+        """
+        ids = event.item_ids
+        if not (isinstance(ids, tuple) and _all_str(*ids)):
+            return self._reject("orphans_released", "a field has the wrong type")
+        live = self._live
+        self._make_roots(item for iid in ids if (item := live.get(iid.strip())) is not None)
+        return self._materialize()
 
     # -- state transitions ---------------------------------------------------------
 
@@ -1267,7 +1399,7 @@ class TranscriptReducer:
                 return
             node = parent
 
-    def _release_orphans(self) -> None:
+    def _orphans(self) -> list[_Item]:
         live = self._live
         done = self._done
         roots: list[_Item] = []
@@ -1295,7 +1427,10 @@ class TranscriptReducer:
                     break
                 node = live.get(node.prev)
             finished.update(on_path)
-        for item in roots:
+        return roots
+
+    def _make_roots(self, items: Iterable[_Item]) -> None:
+        for item in items:
             if item.root:
                 continue
             item.root = True
@@ -1390,7 +1525,9 @@ class TranscriptReducer:
 
     def _commit_group(self, resp: _Response, item_ids: list[str], blocks: list[Block]) -> Committed:
         usage = None if resp.usage_consumed else resp.usage
-        resp.usage_consumed = True
+        if not resp.usage_consumed:
+            resp.usage_consumed = True
+            resp.first_message = len(self._messages)
         message = AssistantMessage(
             response_id=resp.response_id,
             item_ids=tuple(item_ids),
@@ -1423,6 +1560,30 @@ class TranscriptReducer:
 
     # -- logging ---------------------------------------------------------------------
 
+    def _item_of_response(
+        self, kind: str, item_id: str, response_id: str
+    ) -> tuple[str, str] | None:
+        """R0 for a response-scoped event: its stripped ids, or ``None`` (rejected) if one is blank."""
+        iid = item_id.strip()
+        if not iid:
+            self._reject(kind, "blank item_id")
+            return None
+        rid = response_id.strip()
+        if not rid:
+            self._reject(kind, "blank response_id")
+            return None
+        return iid, rid
+
+    def _dropped_duplicate(self, item_id: str, delta_id: str) -> None:
+        self._duplicates += 1
+        if self._duplicates in _DUPLICATES_LOGGED_AT:
+            self._log.warning(
+                "transcript_duplicate_deltas_dropped",
+                item_id=item_id,
+                delta_id=delta_id,
+                duplicate_deltas=self._duplicates,
+            )
+
     def _reject(self, kind: str, reason: str) -> _Changes:
         self._rejected += 1
         self._log.warning("transcript_event_rejected", event_type=kind, reason=reason)
@@ -1449,4 +1610,6 @@ _HANDLERS: Final[dict[type, Callable[[TranscriptReducer, Any], _Changes]]] = {
     AssistantTranscriptFinalText: TranscriptReducer._on_final_text,
     AssistantTurnCompleted: TranscriptReducer._on_completed,
     AssistantTurnInterrupted: TranscriptReducer._on_interrupted,
+    AssistantTranscriptHeardInFull: TranscriptReducer._on_heard_in_full,
+    OrphansReleased: TranscriptReducer._on_orphans_released,
 }

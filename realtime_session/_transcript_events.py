@@ -120,6 +120,32 @@ class AssistantTurnInterrupted:
     response_id: str
 
 
+@final
+@attrs.frozen(kw_only=True)
+class AssistantTranscriptHeardInFull:
+    """The user heard all of an interrupted item's audio: it keeps its whole text.
+
+    A session applies it at a barge-in, for an item whose playback had reached
+    the audio received for it, instead of a truncation that would cut nothing.
+    """
+
+    response_id: str
+    item_id: str
+
+
+@final
+@attrs.frozen(kw_only=True)
+class OrphansReleased:
+    """These items stop waiting for predecessors that never came (R11).
+
+    A session applies it when ``orphan_timeout_s`` ran out, naming what
+    ``TranscriptReducer.orphan_item_ids()`` returned, and records it, so that a
+    replay releases the same items at the same point.
+    """
+
+    item_ids: tuple[str, ...]
+
+
 RealtimeTranscriptEvent: TypeAlias = (
     ItemObserved
     | ItemSkipped
@@ -130,4 +156,6 @@ RealtimeTranscriptEvent: TypeAlias = (
     | AssistantTranscriptFinalText
     | AssistantTurnCompleted
     | AssistantTurnInterrupted
+    | AssistantTranscriptHeardInFull
+    | OrphansReleased
 )

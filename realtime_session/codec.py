@@ -171,6 +171,8 @@ _WIRE_TAGS: Final[Mapping[type, str]] = types.MappingProxyType(
         tr.AssistantTranscriptFinalText: "assistant_transcript_final_text",
         tr.AssistantTurnCompleted: "assistant_turn_completed",
         tr.AssistantTurnInterrupted: "assistant_turn_interrupted",
+        tr.AssistantTranscriptHeardInFull: "assistant_transcript_heard_in_full",
+        tr.OrphansReleased: "orphans_released",
         # transcript.Message
         tr.UserMessage: "user_message",
         tr.AssistantMessage: "assistant_message",

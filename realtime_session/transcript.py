@@ -21,11 +21,15 @@ from ._reducer import UnheardPolicy as UnheardPolicy
 from ._transcript_events import AssistantTextDelta as AssistantTextDelta
 from ._transcript_events import AssistantTranscriptDelta as AssistantTranscriptDelta
 from ._transcript_events import AssistantTranscriptFinalText as AssistantTranscriptFinalText
+from ._transcript_events import (
+    AssistantTranscriptHeardInFull as AssistantTranscriptHeardInFull,
+)
 from ._transcript_events import AssistantTranscriptTruncated as AssistantTranscriptTruncated
 from ._transcript_events import AssistantTurnCompleted as AssistantTurnCompleted
 from ._transcript_events import AssistantTurnInterrupted as AssistantTurnInterrupted
 from ._transcript_events import ItemObserved as ItemObserved
 from ._transcript_events import ItemSkipped as ItemSkipped
+from ._transcript_events import OrphansReleased as OrphansReleased
 from ._transcript_events import RealtimeTranscriptEvent as RealtimeTranscriptEvent
 from ._transcript_events import RealtimeTranscriptRole as RealtimeTranscriptRole
 from ._transcript_events import UserTranscriptFinal as UserTranscriptFinal
@@ -41,6 +45,8 @@ __all__ = (
     "AssistantTranscriptFinalText",
     "AssistantTurnCompleted",
     "AssistantTurnInterrupted",
+    "AssistantTranscriptHeardInFull",
+    "OrphansReleased",
     "RealtimeTranscriptEvent",
     "UserMessage",
     "AssistantMessage",

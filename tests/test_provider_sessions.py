@@ -306,7 +306,7 @@ async def test_openai_barge_in_cuts_the_story_to_what_was_heard() -> None:
     # 0.8 s at 150 words per minute (the story's audio never finished): two words.
     assert session.transcript == (
         user(BARGE_USER, "Tell me a story about a lighthouse."),
-        said(BARGE_FIRST, BARGE_STORY, "Once upon", CANCELLED, None, cut_at_ms=800),
+        said(BARGE_FIRST, BARGE_STORY, "Once upon", CANCELLED, usage(240, 220, 0), cut_at_ms=800),
         user(BARGE_SECOND_USER, "Actually, what time is it in Tokyo?"),
         said(
             BARGE_SECOND,
@@ -372,7 +372,14 @@ async def test_openai_demo_tool_call_then_barge_in() -> None:
     assert session.transcript == (
         user(DEMO_USER, "What's the weather in Lisbon?"),
         said(DEMO_FIRST, DEMO_INTRO, "Let me check.", TOOL_USE, usage(280, 70, 0)),
-        said(DEMO_SECOND, DEMO_FORECAST, "It's twenty-one", CANCELLED, None, cut_at_ms=600),
+        said(
+            DEMO_SECOND,
+            DEMO_FORECAST,
+            "It's twenty-one",
+            CANCELLED,
+            usage(240, 150, 0),
+            cut_at_ms=600,
+        ),
         user(DEMO_SECOND_USER, "Great, thanks! That's all I needed."),
         said(
             DEMO_THIRD,
@@ -465,7 +472,14 @@ async def test_gemini_interruption_cuts_the_answer_and_cancels_the_withdrawn_too
     ]
     assert session.transcript == (
         user("gemini_user_1", "Book a table for two at eight tonight."),
-        said("gemini_resp_2", "gemini_item_3", "Sure,", CANCELLED, None, cut_at_ms=480),
+        said(
+            "gemini_resp_2",
+            "gemini_item_3",
+            "Sure,",
+            CANCELLED,
+            usage(300, 60, None),
+            cut_at_ms=480,
+        ),
         user("gemini_user_4", "Wait, make it three people."),
         said(
             "gemini_resp_5",

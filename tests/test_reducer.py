@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import attrs
 import pytest
 from structlog.testing import capture_logs
 
@@ -13,6 +14,7 @@ from realtime_session.transcript import (
     AssistantTextDelta,
     AssistantTranscriptDelta,
     AssistantTranscriptFinalText,
+    AssistantTranscriptHeardInFull,
     AssistantTranscriptTruncated,
     AssistantTurnCompleted,
     AssistantTurnInterrupted,
@@ -20,6 +22,7 @@ from realtime_session.transcript import (
     ItemObserved,
     ItemSkipped,
     Message,
+    OrphansReleased,
     RealtimeTranscriptEvent,
     RealtimeTranscriptRole,
     Revised,
@@ -627,7 +630,7 @@ def test_r4_a_refused_delta_does_not_record_its_delta_id() -> None:
     assert lines(reducer.messages) == ["assistant: First part. Second part."]
 
 
-def test_r4_accepted_and_repeated_deltas_are_not_logged() -> None:
+def test_r4_accepted_deltas_are_not_logged_and_dropped_duplicates_are_counted() -> None:
     reducer = TranscriptReducer()
     with capture_logs() as logs:
         for i in range(20):
@@ -640,8 +643,14 @@ def test_r4_accepted_and_repeated_deltas_are_not_logged() -> None:
                 content_index=0,
                 delta="x",
             )
-    assert logs == []
     assert reducer.item_spoken_text("a") == "x" * 10
+    assert reducer.duplicate_deltas == 10
+    # Not one line per duplicate: the 1st and the 10th.
+    assert [(log["event"], log["duplicate_deltas"]) for log in logs] == [
+        ("transcript_duplicate_deltas_dropped", 1),
+        ("transcript_duplicate_deltas_dropped", 10),
+    ]
+    assert all(log["log_level"] == "warning" for log in logs)
 
 
 # -- R5 truncation --------------------------------------------------------------------------
@@ -979,7 +988,9 @@ def test_r7_mixed_response_keeps_display_and_drops_spoken() -> None:
     assert assistant(changes[0].message).blocks == (
         TextBlock(item_id="shown", text="Working on the report..."),
     )
-    assert run(reducer, completed("resp", StopReason.CANCELLED, Usage(output_tokens=9))) == []
+    # The provider's cancelled completion only brings the usage of what was kept.
+    (revised,) = run(reducer, completed("resp", StopReason.CANCELLED, Usage(output_tokens=9)))
+    assert assistant(revised.message).blocks == assistant(changes[0].message).blocks
     assert reducer.flush() == ()
     assert len(reducer.messages) == 1
 
@@ -1103,6 +1114,126 @@ def test_r8_a_completed_item_with_only_blank_text_resolves_without_a_message() -
     run(reducer, text_delta("r", "a", "d1", "\n"), user("u", "next", prev="a"))
     changes = run(reducer, completed("r"))
     assert committed_lines(changes) == ["user: next"]
+
+
+def test_r8_usage_reported_after_a_barge_in_lands_on_the_committed_message_once() -> None:
+    reducer = TranscriptReducer()
+    run(
+        reducer,
+        user("u", "tell me a story"),
+        spoken_delta("r", "a", "d1", "Once upon a time", prev="u"),
+        interrupted("r"),
+    )
+    committed = run(reducer, truncated("r", "a", "Once upon", played_ms=800))
+    message = assistant(committed[0].message)
+    assert message.usage is None
+    # The provider's completion of the cancelled response brings its usage.
+    changes = run(reducer, completed("r", StopReason.CANCELLED, Usage(output_tokens=7)))
+    assert changes == [
+        Revised(item_id="a", message=attrs.evolve(message, usage=Usage(output_tokens=7)))
+    ]
+    assert assistant(reducer.messages[1]).usage == Usage(output_tokens=7)
+    # Counted once: a repeated completion changes nothing, and nor does another stop reason.
+    assert run(reducer, completed("r", StopReason.CANCELLED, Usage(output_tokens=99))) == []
+    assert run(reducer, completed("r", StopReason.END_TURN, Usage(output_tokens=99))) == []
+    assert assistant(reducer.messages[1]).stop_reason is StopReason.CANCELLED
+
+
+def test_r8_usage_reported_after_a_barge_in_before_the_message_commits_goes_on_it() -> None:
+    reducer = TranscriptReducer()
+    run(
+        reducer,
+        spoken_delta("r", "a", "d1", "Once upon a time"),
+        interrupted("r"),
+        completed("r", StopReason.CANCELLED, Usage(input_tokens=3, output_tokens=7)),
+    )
+    changes = run(reducer, truncated("r", "a", "Once upon", played_ms=800))
+    assert committed_lines(changes) == ["assistant: Once upon"]
+    assert assistant(changes[0].message).usage == Usage(input_tokens=3, output_tokens=7)
+
+
+def test_r8_a_completion_without_usage_leaves_the_barge_in_usage_open() -> None:
+    reducer = TranscriptReducer()
+    run(reducer, text_delta("r", "a", "d1", "written"), interrupted("r"))
+    assert run(reducer, completed("r", StopReason.CANCELLED, None)) == []
+    (revised,) = run(reducer, completed("r", StopReason.CANCELLED, Usage(output_tokens=1)))
+    assert assistant(revised.message).usage == Usage(output_tokens=1)
+
+
+def test_response_stop_reason_is_how_the_response_ended() -> None:
+    reducer = TranscriptReducer()
+    run(reducer, spoken_delta("r1", "a", "d1", "hi"), completed("r1", StopReason.MAX_TOKENS))
+    run(reducer, spoken_delta("r2", "b", "d1", "hi"), interrupted("r2"), completed("r2"))
+    run(reducer, spoken_delta("r3", "c", "d1", "hi"))
+    assert reducer.response_stop_reason("r1") is StopReason.MAX_TOKENS
+    assert reducer.response_stop_reason(" r2 ") is StopReason.CANCELLED
+    assert reducer.response_stop_reason("r3") is None
+    assert reducer.response_stop_reason("unknown") is None
+
+
+# -- heard in full ---------------------------------------------------------------------------
+
+
+def heard(resp: str, item: str) -> AssistantTranscriptHeardInFull:
+    return AssistantTranscriptHeardInFull(response_id=resp, item_id=item)
+
+
+@pytest.mark.parametrize("policy", ["drop", "keep"])
+def test_an_interrupted_item_heard_in_full_commits_its_whole_text(policy: UnheardPolicy) -> None:
+    reducer = TranscriptReducer(unheard_policy=policy)
+    run(
+        reducer,
+        user("u", "book a table"),
+        spoken_delta("r", "a", "d1", "Sure, I'll look for a table.", prev="u"),
+        interrupted("r"),
+    )
+    changes = run(reducer, heard("r", "a"))
+    assert committed_lines(changes) == ["assistant: Sure, I'll look for a table."]
+    message = assistant(changes[0].message)
+    assert message.blocks == (TranscriptBlock(item_id="a", text="Sure, I'll look for a table."),)
+    assert message.stop_reason is StopReason.CANCELLED
+    # Like a kept item, a later truncation still revises it.
+    (revised,) = run(reducer, truncated("r", "a", "Sure,", played_ms=400))
+    assert isinstance(revised, Revised)
+    assert revised.message.text == "Sure,"
+
+
+def test_heard_in_full_is_inert_unless_the_item_awaits_its_truncation() -> None:
+    reducer = TranscriptReducer()
+    run(reducer, spoken_delta("r", "a", "d1", "still talking"))
+    assert run(reducer, heard("r", "a")) == []  # not interrupted
+    assert reducer.pending_item_ids() == ("a",)
+    run(reducer, interrupted("r"))
+    assert run(reducer, heard("other", "a")) == []  # another response's item
+    assert run(reducer, heard("r", "unknown")) == []
+    run(reducer, truncated("r", "a", "still", played_ms=300))
+    assert run(reducer, heard("r", "a")) == []  # already cut
+    assert lines(reducer.messages) == ["assistant: still"]
+    assert reducer.rejected == 0
+    run(reducer, heard(" ", "a"), heard("r", ""))
+    assert reducer.rejected == 2
+
+
+def test_a_log_with_orphans_released_replays_the_timed_release() -> None:
+    log: list[RealtimeTranscriptEvent] = [
+        spoken_delta("r", "a", "d1", "Hello.", prev="u"),
+        completed("r"),
+        OrphansReleased(item_ids=("a",)),
+        user("u", "Hi"),
+    ]
+    live = TranscriptReducer()
+    for event in log[:2]:
+        live.apply(event)
+    assert live.orphan_item_ids() == ("a",)
+    live.release_orphans()
+    live.apply(log[3])
+    assert lines(live.messages) == ["assistant: Hello.", "user: Hi"]
+    assert TranscriptReducer.from_events(log).messages == live.messages
+    # Replayed, it is inert: those items were released already.
+    replayed = TranscriptReducer.from_events(log)
+    assert replayed.apply(log[2]) == ()
+    assert replayed.apply(OrphansReleased(item_ids=(3,))) == ()  # type: ignore[arg-type]
+    assert replayed.rejected == 1
 
 
 # -- R9 late truncation -------------------------------------------------------------------
@@ -1389,7 +1520,8 @@ def test_barge_in_before_the_response_completed() -> None:
     assert reducer.pending_item_ids() == ("a", "u2")
     changes = run(reducer, truncated("r", "a", "Owls are", played_ms=700, estimated=True))
     assert committed_lines(changes) == ["assistant: Owls are"]
-    assert run(reducer, completed("r", StopReason.CANCELLED, Usage(output_tokens=12))) == []
+    (revised,) = run(reducer, completed("r", StopReason.CANCELLED, Usage(output_tokens=12)))
+    assert assistant(revised.message).usage == Usage(output_tokens=12)
     run(reducer, user("u2", "what about hawks?", prev="a"))
     assert lines(reducer.messages) == [
         "user: tell me about owls",

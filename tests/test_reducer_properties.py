@@ -18,6 +18,7 @@ from realtime_session.transcript import (
     AssistantTextDelta,
     AssistantTranscriptDelta,
     AssistantTranscriptFinalText,
+    AssistantTranscriptHeardInFull,
     AssistantTranscriptTruncated,
     AssistantTurnCompleted,
     AssistantTurnInterrupted,
@@ -25,6 +26,7 @@ from realtime_session.transcript import (
     ItemObserved,
     ItemSkipped,
     Message,
+    OrphansReleased,
     RealtimeTranscriptEvent,
     RealtimeTranscriptRole,
     Revised,
@@ -59,8 +61,24 @@ def _delta_ids(blank: bool) -> st.SearchStrategy[str]:
     return st.sampled_from((*DELTA_IDS, " d1", *(("", " ") if blank else ())))
 
 
-def transcript_events(*, blank_delta_ids: bool = True) -> st.SearchStrategy[Any]:
+def transcript_events(
+    *, blank_delta_ids: bool = True, decisions: bool = True
+) -> st.SearchStrategy[Any]:
+    """Any transcript event; with ``decisions``, also those a session takes on its own.
+
+    A session's decisions (an item heard in full, orphans released) depend on the
+    moment they are taken: unlike what a provider sends, they are not replayed
+    after a reconnect, and applying one again later is not inert.
+    """
     delta_ids = _delta_ids(blank_delta_ids)
+    decided = (
+        [
+            st.builds(AssistantTranscriptHeardInFull, response_id=response_ids, item_id=item_ids),
+            st.builds(OrphansReleased, item_ids=st.lists(item_ids, max_size=3).map(tuple)),
+        ]
+        if decisions
+        else []
+    )
 
     def deltas(cls: type[AssistantTextDelta | AssistantTranscriptDelta]) -> st.SearchStrategy[Any]:
         return st.builds(
@@ -115,6 +133,7 @@ def transcript_events(*, blank_delta_ids: bool = True) -> st.SearchStrategy[Any]
             usage=usages,
         ),
         st.builds(AssistantTurnInterrupted, response_id=response_ids),
+        *decided,
     )
 
 
@@ -138,10 +157,14 @@ def delta_bursts(draw: st.DrawFn, *, blank_delta_ids: bool = True) -> list[Any]:
     ]
 
 
-def event_sequences(*, blank_delta_ids: bool = True) -> st.SearchStrategy[list[Any]]:
+def event_sequences(
+    *, blank_delta_ids: bool = True, decisions: bool = True
+) -> st.SearchStrategy[list[Any]]:
     chunks = st.lists(
         st.one_of(
-            transcript_events(blank_delta_ids=blank_delta_ids).map(lambda event: [event]),
+            transcript_events(blank_delta_ids=blank_delta_ids, decisions=decisions).map(
+                lambda event: [event]
+            ),
             delta_bursts(blank_delta_ids=blank_delta_ids),
         ),
         max_size=16,
@@ -205,7 +228,7 @@ def close(reducer: TranscriptReducer) -> tuple[Message, ...]:
 
 
 @PROPERTY_SETTINGS
-@given(event_sequences(blank_delta_ids=False), st.data(), policies)
+@given(event_sequences(blank_delta_ids=False, decisions=False), st.data(), policies)
 def test_replaying_applied_events_is_inert(
     events: list[RealtimeTranscriptEvent], data: st.DataObject, policy: UnheardPolicy
 ) -> None:
@@ -298,8 +321,11 @@ def test_responses_are_scoped_never_resurrected_and_counted_once(
     completed: set[str] = set()
     discarded: set[str] = set()
     first_usage: dict[str, Usage | None] = {}
+    # Ended without usage: the first later completion that carries usage brings it.
+    usage_open: set[str] = set()
     first_stop: dict[str, StopReason] = {}
     committed_while_discarded: list[AssistantMessage] = []
+    heard_in_full: set[str] = set()
 
     def check(changes: tuple[TranscriptChange, ...]) -> None:
         for change in changes:
@@ -332,6 +358,7 @@ def test_responses_are_scoped_never_resurrected_and_counted_once(
                 completed.add(rid)
                 discarded.add(rid)
                 first_usage[rid] = None
+                usage_open.add(rid)
                 first_stop[rid] = StopReason.CANCELLED
             elif isinstance(event, AssistantTurnCompleted):
                 completed.add(rid)
@@ -339,21 +366,38 @@ def test_responses_are_scoped_never_resurrected_and_counted_once(
                 first_stop[rid] = event.stop_reason
                 if event.stop_reason is StopReason.CANCELLED:
                     discarded.add(rid)
+                    if event.usage is None:
+                        usage_open.add(rid)
         elif rid is not None and isinstance(event, AssistantTurnInterrupted):
             discarded.add(rid)
+        elif (
+            rid in usage_open
+            and isinstance(event, AssistantTurnCompleted)
+            and event.usage is not None
+        ):
+            usage_open.discard(rid)
+            first_usage[rid] = event.usage
+        if isinstance(event, AssistantTranscriptHeardInFull):
+            heard_in_full.add(event.item_id.strip())
         check(reducer.apply(event))
     check(reducer.flush())
 
     for message in reducer.messages:
         if isinstance(message, AssistantMessage):
             assert LATE not in message.text
-    # 5. Spoken text committed after barge-in is a heard prefix, unless kept by policy.
+    # 5. Spoken text committed after barge-in is a heard prefix, unless kept by policy
+    # or heard in full.
     if policy == "drop":
         for message in committed_while_discarded:
             for block in message.blocks:
-                assert not isinstance(block, TranscriptBlock) or block.truncated
+                assert (
+                    not isinstance(block, TranscriptBlock)
+                    or block.truncated
+                    or block.item_id in heard_in_full
+                )
     # 6. Usage goes on the first message of a response, and only there; the
-    # first completion (an interruption records "cancelled") sets the stop reason.
+    # first completion (an interruption records "cancelled") sets the stop reason,
+    # and a usage reported after a barge-in fills in the one it could not record.
     seen: set[str] = set()
     for message in reducer.messages:
         if isinstance(message, AssistantMessage):

@@ -203,6 +203,8 @@ TRANSCRIPT_EVENT_FIELDS: FieldTable = {
         "usage": REQUIRED,
     },
     "AssistantTurnInterrupted": {"response_id": REQUIRED},
+    "AssistantTranscriptHeardInFull": {"response_id": REQUIRED, "item_id": REQUIRED},
+    "OrphansReleased": {"item_ids": REQUIRED},
 }
 
 MESSAGE_FIELDS: FieldTable = {

@@ -118,7 +118,9 @@ async def test_openai_barge_in_truncates_at_the_played_position(anyio_backend: B
     # 1.212 s at 150 words per minute (the story's audio never finished): three words.
     assert session.transcript == (
         user(BARGE_USER, "Tell me a story about a lighthouse."),
-        said(BARGE_FIRST, BARGE_STORY, "Once upon a", CANCELLED, None, cut_at_ms=1212),
+        said(
+            BARGE_FIRST, BARGE_STORY, "Once upon a", CANCELLED, usage(240, 220, 0), cut_at_ms=1212
+        ),
         user(BARGE_SECOND_USER, "Actually, what time is it in Tokyo?"),
         said(
             BARGE_SECOND,
