@@ -52,8 +52,12 @@ class SessionConfig:
     :param orphan_timeout_s: how long an item may wait for a predecessor that was
         never observed before it is committed without it.
     :param tool_timeout_s: how long a tool may run before it is cancelled.
-    :param auto_truncate: on barge-in, tell the provider how much of the
-        interrupted audio was played (from ``report_playback``).
+    :param auto_truncate: on barge-in, settle each interrupted audio item by how
+        much of it was played (reported with ``report_playback``, or estimated):
+        an item played to the end keeps its whole text; otherwise the provider is
+        told to truncate it there, or, when it cannot truncate (or the session
+        has no commands), the session cuts its own transcript. ``False`` leaves
+        truncation to the application.
     :param record_to: a file to append every applied event to, as JSON lines.
     :param recording_required: what a recording that cannot be written (a full
         disk, a missing directory) does. ``False`` (the default): it fails alone;
@@ -93,7 +97,9 @@ class SessionStats:
     barge-in flushes, and the chunks of interrupted responses the session stopped
     publishing; ``pending_items`` is the number of staged transcript items;
     ``events_not_recorded`` counts events the session applied without recording
-    them, after its recording failed (see ``SessionConfig.recording_required``).
+    them, after its recording failed (see ``SessionConfig.recording_required``);
+    ``duplicate_deltas`` counts deltas dropped because their ``delta_id`` was
+    already seen for their item (a provider replaying or repeating events).
     """
 
     events_in: int
@@ -106,3 +112,4 @@ class SessionStats:
     pending_items: int
     tool_calls: int
     events_not_recorded: int = 0
+    duplicate_deltas: int = 0

@@ -29,6 +29,8 @@ from ._config import SessionConfig, SessionStats
 from ._errors import NoProviderCommands, SessionFailed
 from ._heard import estimate_heard_prefix
 from ._log import library_logger
+from ._playback import PlaybackTracker
+from ._reducer import DROPPED_DUPLICATE
 from ._subscription import Fanout, Subscription
 from ._tools import Tool, ToolRunner
 from .recording import EventRecorder
@@ -69,7 +71,10 @@ class RealtimeSession(anyio.AsyncContextManagerMixin):
     ``RecordingFailed``; fatal only with ``SessionConfig(recording_required=True)``).
 
     :param commands: the provider connection's command verbs; needed for tools,
-        ``auto_truncate`` and the command methods of this class.
+        for sending truncations (``auto_truncate``) and for the command methods of
+        this class. A session without commands cannot truncate the provider's
+        audio: on a barge-in it cuts its own transcript at the reported playback
+        position instead (see :meth:`report_playback`).
     :param tools: functions by name, run on ``ToolCallRequested`` with the
         call's arguments as keyword arguments: ``async`` ones in the session's
         task group, plain ones in a worker thread. See :data:`Tool`.
@@ -107,7 +112,7 @@ class RealtimeSession(anyio.AsyncContextManagerMixin):
         self._log: structlog.typing.FilteringBoundLogger = base_logger.bind(
             session_id=self._session_id
         )
-        self._reducer = tr.TranscriptReducer(unheard_policy=config.unheard_policy)
+        self._reducer = tr.TranscriptReducer(unheard_policy=config.unheard_policy, logger=self._log)
         self._fanout = Fanout()
         self._tools = (
             ToolRunner(
@@ -120,7 +125,11 @@ class RealtimeSession(anyio.AsyncContextManagerMixin):
             if tools is not None and commands is not None
             else None
         )
-        self._supports_truncation = bool(getattr(commands, "supports_truncation", True))
+        # Whether a truncation sent to the provider comes back confirmed.
+        self._provider_truncates = commands is not None and bool(
+            getattr(commands, "supports_truncation", True)
+        )
+        self._playback_warned = False
         self._recorder: EventRecorder | None = None
         # Set once the recording failed: later events are counted as unrecorded.
         self._recording_lost = False
@@ -138,17 +147,8 @@ class RealtimeSession(anyio.AsyncContextManagerMixin):
         self._events_in = 0
         self._rejected = 0
         self._media_suppressed = 0
-        # Response bookkeeping, for Interrupted(None), media suppression and the
-        # heard-prefix estimate. Grows with the number of responses, not events.
-        self._in_flight: dict[str, None] = {}
-        self._finished: set[str] = set()
-        self._completed_ok: set[str] = set()
-        self._interrupted: set[str] = set()
-        # Audio bookkeeping per (item id, content index); grows with items.
-        self._audio_ms: dict[tuple[str, int], float] = {}
-        self._response_audio: dict[str, list[tuple[str, int]]] = {}
-        self._audio_response: dict[str, str] = {}
-        self._played_ms: dict[str, float] = {}
+        # Responses in flight, finished and interrupted; audio received and played.
+        self._playback = PlaybackTracker(anyio.current_time)
         self._orphan_deadline: float | None = None
         self._orphan_snapshot: frozenset[str] = frozenset()
         self._handlers: dict[type, Callable[[Any], None]] = {
@@ -214,6 +214,7 @@ class RealtimeSession(anyio.AsyncContextManagerMixin):
             pending_items=len(self._reducer.pending_item_ids()),
             tool_calls=self._tools.calls if self._tools is not None else 0,
             events_not_recorded=self._events_not_recorded,
+            duplicate_deltas=self._reducer.duplicate_deltas,
         )
 
     def events(
@@ -252,15 +253,34 @@ class RealtimeSession(anyio.AsyncContextManagerMixin):
         """Record how much of an item's audio the application has actually played.
 
         A plain method, safe to call from an audio callback on the event loop's
-        thread. The session uses the furthest position reported per item for
-        ``auto_truncate`` and for playback-aware barge-in.
+        thread. The session keeps the furthest position reported per item (a
+        report for an item it published no audio of is ignored) and uses it:
+
+        - for a playback-aware barge-in: when the user starts talking
+          (``TurnStarted``) while an item's reported playback is behind the audio
+          received for it, the session interrupts that item's response itself;
+        - with ``auto_truncate``, on a barge-in, for each interrupted item with
+          audio: played to the end, it keeps its whole text (nothing is cut);
+          otherwise the provider is told to truncate it at that position (never
+          at 0 ms), or, for a provider that cannot truncate (and for a session
+          without ``commands``), the session cuts its own transcript there.
+
+        Without any report for an item, a session with ``commands`` estimates the
+        position the way a player would have: the audio received, capped by the
+        time since the item's first chunk. It logs once (``playback_not_reported``)
+        that playback is not being reported. A session without commands has
+        nobody to tell and estimates nothing: the item waits for a truncation
+        from the provider's stream, or is settled by ``unheard_policy``.
+
+        Every decision this leads to that changes the transcript or what
+        subscribers see is written to the recording (``record_to``), so a replay
+        through a session without commands reproduces it.
         """
         if isinstance(played_ms, bool) or not isinstance(played_ms, int | float):
             raise TypeError(f"played_ms must be a number, got {type(played_ms).__name__}")
         if not math.isfinite(played_ms) or played_ms < 0:
             raise ValueError(f"played_ms must be finite and >= 0, got {played_ms!r}")
-        if played_ms > self._played_ms.get(item_id, -1.0):
-            self._played_ms[item_id] = float(played_ms)
+        self._playback.report(item_id, float(played_ms))
 
     async def wait_closed(self) -> None:
         """Wait until the session has ended.
@@ -469,8 +489,11 @@ class RealtimeSession(anyio.AsyncContextManagerMixin):
             self._reject(event)
             return
         try:
-            if (self._recorder is not None or self._recording_lost) and not self._record(
-                event  # type: ignore[arg-type]
+            # A TurnStarted is recorded by its handler, after the barge-ins it decides.
+            if (
+                (self._recorder is not None or self._recording_lost)
+                and type(event) is not ev.TurnStarted
+                and not self._record(event)  # type: ignore[arg-type]
             ):
                 return
             handler(event)
@@ -506,10 +529,6 @@ class RealtimeSession(anyio.AsyncContextManagerMixin):
             else:
                 publish(public.TranscriptRevised(item_id=change.item_id, message=change.message))
 
-    def _saw_response(self, response_id: str) -> None:
-        if response_id not in self._in_flight and response_id not in self._finished:
-            self._in_flight[response_id] = None
-
     def _delta_handler(
         self,
         spoken: bool,
@@ -518,11 +537,13 @@ class RealtimeSession(anyio.AsyncContextManagerMixin):
         """The handler of one delta lane: the hot path, one reducer call and one event.
 
         A closure rather than a method taking the lane, so the lane costs
-        nothing per delta.
+        nothing per delta. A delta the reducer dropped as a duplicate is not
+        published either: captions show each piece of text once.
         """
         apply_delta = self._reducer.apply_assistant_delta
         publish = self._fanout.publish
-        in_flight = self._in_flight
+        in_flight = self._playback.in_flight
+        saw_response = self._playback.saw_response
 
         def on_delta(
             event: ev.OutputTextDeltaForItem | ev.OutputAudioTranscriptDeltaForItem,
@@ -538,7 +559,9 @@ class RealtimeSession(anyio.AsyncContextManagerMixin):
                 event.delta,
             )
             if response_id not in in_flight:
-                self._saw_response(response_id)
+                saw_response(response_id)
+            if changes is DROPPED_DUPLICATE:
+                return
             publish(project(delta=event.delta, response_id=response_id, item_id=event.item_id))
             if changes:
                 self._publish_changes(changes)
@@ -547,31 +570,26 @@ class RealtimeSession(anyio.AsyncContextManagerMixin):
 
     def _on_audio(self, event: ev.OutputAudioChunk) -> None:
         response_id = event.response_id
+        playback = self._playback
         if response_id is not None:
-            if response_id in self._interrupted:
+            if response_id in playback.interrupted:
                 self._media_suppressed += 1
                 return
-            self._saw_response(response_id)
+            if response_id not in playback.in_flight:
+                playback.saw_response(response_id)
         duration_ms = event.chunk.duration_ms or 0.0
         item_id = event.item_id
         if item_id is not None:
-            key = (item_id, event.content_index)
-            received = self._audio_ms.get(key)
-            if received is None:
-                received = 0.0
-                if response_id is not None:
-                    self._response_audio.setdefault(response_id, []).append(key)
-                    self._audio_response.setdefault(item_id, response_id)
-            self._audio_ms[key] = received + duration_ms
+            playback.audio(response_id, item_id, event.content_index, duration_ms)
         self._fanout.publish_media(event.to_public_event(), response_id, duration_ms)  # type: ignore[arg-type]
 
     def _on_video(self, event: ev.OutputVideoChunk) -> None:
         response_id = event.response_id
         if response_id is not None:
-            if response_id in self._interrupted:
+            if response_id in self._playback.interrupted:
                 self._media_suppressed += 1
                 return
-            self._saw_response(response_id)
+            self._playback.saw_response(response_id)
         self._fanout.publish_media(event.to_public_event(), response_id, 0.0)  # type: ignore[arg-type]
 
     def _on_user_final(self, event: ev.InputTranscriptFinalForItem) -> None:
@@ -610,7 +628,7 @@ class RealtimeSession(anyio.AsyncContextManagerMixin):
                 text=event.text,
             )
         )
-        self._saw_response(event.response_id)
+        self._playback.saw_response(event.response_id)
         self._publish_changes(changes)
 
     def _on_turn_completed(self, event: ev.TurnCompleted) -> None:
@@ -620,76 +638,82 @@ class RealtimeSession(anyio.AsyncContextManagerMixin):
                 response_id=response_id, stop_reason=event.stop_reason, usage=event.usage
             )
         )
-        self._in_flight.pop(response_id, None)
-        if response_id not in self._finished:
-            self._finished.add(response_id)
-            if event.stop_reason is not ev.StopReason.CANCELLED:
-                self._completed_ok.add(response_id)
+        self._playback.finished(response_id)
         self._publish_projection(event)
         self._publish_changes(changes)
 
     def _on_turn_started(self, event: ev.TurnStarted) -> None:
         # Playback-aware barge-in: the provider may have finished a response the
         # application is still playing; talking over it is an interruption too.
-        for response_id in self._responses_still_playing():
-            self._record(ev.Interrupted(response_id=response_id))
+        # The barge-ins (and what they settle) are recorded before the event, in
+        # the order they are published, so a replay publishes the same sequence.
+        for response_id in self._playback.responses_still_playing():
+            decision = ev.Interrupted(response_id=response_id)
+            if not self._recorded(decision):
+                return
             self._interrupt(response_id)
-        self._publish_projection(event)
-
-    def _responses_still_playing(self) -> list[str]:
-        behind: list[str] = []
-        for item_id, played_ms in self._played_ms.items():
-            response_id = self._audio_response.get(item_id)
-            if response_id is None or response_id in self._interrupted or response_id in behind:
-                continue
-            received_ms = sum(
-                self._audio_ms[key]
-                for key in self._response_audio.get(response_id, ())
-                if key[0] == item_id
-            )
-            if played_ms < received_ms:
-                behind.append(response_id)
-        return behind
+        if self._recorded(event):
+            self._publish_projection(event)
 
     def _on_interrupted(self, event: ev.Interrupted) -> None:
         self._interrupt(event.response_id)
 
     def _interrupt(self, response_id: str | None) -> None:
         """Barge-in on ``response_id``, or on every response in flight if ``None``."""
-        targets = [response_id] if response_id is not None else list(self._in_flight)
+        targets = [response_id] if response_id is not None else list(self._playback.in_flight)
         changes: tuple[tr.TranscriptChange, ...] = ()
         for target in targets:
-            changes += self._mark_interrupted(target)
+            changes += self._reducer.apply(tr.AssistantTurnInterrupted(response_id=target))
+            self._playback.interrupt(target)
         self._fanout.flush_media(response_id)
         self._fanout.publish(public.Interrupted(response_id=response_id))
         self._publish_changes(changes)
-        self._auto_truncate(targets)
+        if self._config.auto_truncate:
+            for target in targets:
+                self._settle_playback(target)
 
-    def _mark_interrupted(self, response_id: str) -> tuple[tr.TranscriptChange, ...]:
-        changes = self._reducer.apply(tr.AssistantTurnInterrupted(response_id=response_id))
-        self._in_flight.pop(response_id, None)
-        self._finished.add(response_id)
-        self._interrupted.add(response_id)
-        return changes
+    def _settle_playback(self, response_id: str) -> None:
+        """Settle each audio item of an interrupted response by how far its playback got.
 
-    def _auto_truncate(self, response_ids: list[str]) -> None:
-        if not self._config.auto_truncate or self._commands is None:
-            return
-        for response_id in response_ids:
-            for item_id, content_index in self._response_audio.get(response_id, ()):
-                played_ms = self._played_ms.get(item_id)
-                if played_ms is None:
-                    continue
-                received_ms = self._audio_ms.get((item_id, content_index), 0.0)
-                if played_ms >= received_ms:
-                    continue  # the user heard all of it: nothing to cut
+        The position is the one reported (``report_playback``) or, for a session
+        with commands, estimated. An item played to the end keeps its whole text;
+        otherwise the provider is told where to truncate it, or, when no
+        truncation will come back (a provider that cannot truncate, no
+        commands), the session cuts its own transcript. What changes the
+        transcript is recorded.
+        """
+        playback = self._playback
+        for item_id, content_index, received_ms in playback.audio_items(response_id):
+            if received_ms <= 0:
+                continue
+            played_ms = playback.reported_ms(item_id)
+            if played_ms is None:
+                if self._commands is None:
+                    continue  # nothing known, nobody to tell: the stream may still cut it
+                played_ms = playback.estimated_ms(item_id, content_index)
+                self._warn_playback_not_reported(item_id, played_ms)
+            if played_ms >= received_ms:
+                self._apply_recorded(
+                    tr.AssistantTranscriptHeardInFull(response_id=response_id, item_id=item_id)
+                )
+            elif self._provider_truncates:
                 position_ms = math.floor(played_ms)
-                if position_ms <= 0:
-                    continue
-                if self._supports_truncation:
+                if position_ms > 0:  # a truncation at 0 ms would delete the whole item
                     self._start_truncate(item_id, content_index, position_ms)
-                else:
-                    self._truncate_locally(response_id, item_id, content_index, position_ms)
+            else:
+                self._truncate_locally(response_id, item_id, content_index, math.floor(played_ms))
+
+    def _warn_playback_not_reported(self, item_id: str, estimated_ms: float) -> None:
+        if not self._playback_warned:
+            self._playback_warned = True
+            self._log.warning(
+                "playback_not_reported",
+                item_id=item_id,
+                estimated_ms=round(estimated_ms),
+                hint="call session.report_playback() from the player; "
+                "until then barge-ins use the audio received, capped by the time since "
+                "each item's first chunk",
+            )
 
     def _start_truncate(self, item_id: str, content_index: int, position_ms: int) -> None:
         task_group = self._task_group
@@ -714,46 +738,50 @@ class RealtimeSession(anyio.AsyncContextManagerMixin):
     def _truncate_locally(
         self, response_id: str, item_id: str, content_index: int, position_ms: int
     ) -> None:
-        # The provider cannot cut its audio, so the session cuts its own transcript.
-        text = estimate_heard_prefix(
-            self._reducer.item_spoken_text(item_id) or "",
-            played_ms=position_ms,
-            received_ms=self._audio_ms.get((item_id, content_index), 0.0),
-            audio_complete=response_id in self._completed_ok,
-        )
-        truncation = tr.AssistantTranscriptTruncated(
-            response_id=response_id,
-            item_id=item_id,
-            content_index=content_index,
-            text=text,
-            audio_played_ms=position_ms,
-            estimated=True,
-        )
-        self._record(ev.RealtimeTranscript(event=truncation))
-        changes = self._reducer.apply(truncation)
-        self._fanout.publish(
-            public.AssistantTranscriptTruncated(
-                item_id=item_id, audio_played_ms=position_ms, truncated_text=text
+        # No truncation will come back, so the session cuts its own transcript,
+        # at 0 ms too: then the user heard none of it.
+        self._apply_recorded(
+            tr.AssistantTranscriptTruncated(
+                response_id=response_id,
+                item_id=item_id,
+                content_index=content_index,
+                text=self._heard_prefix(response_id, item_id, content_index, position_ms),
+                audio_played_ms=position_ms,
+                estimated=True,
             )
         )
-        self._publish_changes(changes)
+
+    def _heard_prefix(
+        self, response_id: str, item_id: str, content_index: int, played_ms: int
+    ) -> str:
+        """The estimated words heard after ``played_ms`` of a spoken item (see ``_heard``)."""
+        return estimate_heard_prefix(
+            self._reducer.item_spoken_text(item_id) or "",
+            played_ms=played_ms,
+            received_ms=self._playback.received_ms(item_id, content_index),
+            audio_complete=self._reducer.response_stop_reason(response_id)
+            not in (None, ev.StopReason.CANCELLED),
+        )
+
+    def _apply_recorded(self, event: tr.RealtimeTranscriptEvent) -> None:
+        """Apply a decision the session took itself, recorded first so a replay takes it too."""
+        wrapped = ev.RealtimeTranscript(event=event)
+        if self._recorded(wrapped):
+            self._on_transcript_event(wrapped)
 
     def _on_truncated(self, event: ev.AssistantTranscriptTruncated) -> None:
         item_id = event.item_id
         response_id = (
             event.response_id
             or self._reducer.item_response_id(item_id)
-            or self._audio_response.get(item_id)
+            or self._playback.response_of(item_id)
             or ""
         )
         text = event.truncated_text
         estimated = text is None
         if text is None:
-            text = estimate_heard_prefix(
-                self._reducer.item_spoken_text(item_id) or "",
-                played_ms=event.audio_played_ms,
-                received_ms=self._audio_ms.get((item_id, event.content_index), 0.0),
-                audio_complete=response_id in self._completed_ok,
+            text = self._heard_prefix(
+                response_id, item_id, event.content_index, event.audio_played_ms
             )
         changes = self._reducer.apply(
             tr.AssistantTranscriptTruncated(
@@ -769,7 +797,18 @@ class RealtimeSession(anyio.AsyncContextManagerMixin):
         self._publish_changes(changes)
 
     def _on_transcript_event(self, event: ev.RealtimeTranscript) -> None:
-        changes = self._reducer.apply(event.event)
+        fact = event.event
+        changes = self._reducer.apply(fact)
+        if isinstance(fact, tr.AssistantTranscriptTruncated) and fact.audio_played_ms is not None:
+            # A cut the session made itself (now, or in the session a recording
+            # came from): subscribers learn of it as of a provider's truncation.
+            self._fanout.publish(
+                public.AssistantTranscriptTruncated(
+                    item_id=fact.item_id,
+                    audio_played_ms=fact.audio_played_ms,
+                    truncated_text=fact.text,
+                )
+            )
         self._publish_changes(changes)
 
     def _on_tool_requested(self, event: ev.ToolCallRequested) -> None:
@@ -800,6 +839,12 @@ class RealtimeSession(anyio.AsyncContextManagerMixin):
         except OSError as exc:
             self._recording_failed(exc)
             self._fanout.flush()  # the subscribers made so far hear of it now
+
+    def _recorded(self, event: ev.RealtimeSessionEvent) -> bool:
+        """Record ``event`` if the session records; return whether it may be applied."""
+        if self._recorder is None and not self._recording_lost:
+            return True
+        return self._record(event)
 
     def _record(self, event: ev.RealtimeSessionEvent) -> bool:
         """Record an event before it is applied; return whether it may be applied.
@@ -844,9 +889,9 @@ class RealtimeSession(anyio.AsyncContextManagerMixin):
     def _check_orphans(self) -> None:
         """Release items waiting on a predecessor that never came, after the timeout.
 
-        Checked once per batch, never per event. A replay of the recording takes
-        the same decision only if the orphans are released the same way: this is
-        the one timed decision of the transcript lane.
+        Checked once per batch, never per event. This is the one timed decision
+        of the transcript lane: it is recorded as ``OrphansReleased``, so a replay
+        of the recording releases the same items at the same point.
         """
         deadline = self._orphan_deadline
         if deadline is None:
@@ -858,10 +903,13 @@ class RealtimeSession(anyio.AsyncContextManagerMixin):
         if anyio.current_time() < deadline:
             return
         pending = self._reducer.pending_item_ids()
-        if any(item_id in self._orphan_snapshot for item_id in pending):
-            changes = self._reducer.release_orphans()
-            if changes:
-                self._log.info("orphans_released", committed=len(changes))
+        orphans = self._reducer.orphan_item_ids()
+        if orphans and any(item_id in self._orphan_snapshot for item_id in pending):
+            release = tr.OrphansReleased(item_ids=orphans)
+            if not self._recorded(ev.RealtimeTranscript(event=release)):
+                return
+            changes = self._reducer.apply(release)
+            self._log.info("orphans_released", items=len(orphans), committed=len(changes))
             self._publish_changes(changes)
             self._fanout.flush()
             pending = self._reducer.pending_item_ids()

@@ -4,9 +4,10 @@ A recording is JSON Lines: one wire-codec event (:mod:`realtime_session.codec`)
 per line, in the order the session applied them. Each line is flushed as it is
 written, so a crash loses at most the line being written; :func:`read_events`
 tolerates such a torn last line. Replaying the events through a new session
-(or :meth:`TranscriptReducer.from_events` after translation) reproduces the
-transcript, because the session also records the decisions it takes itself
-(a barge-in it detected from playback, a truncation it estimated).
+without commands (or :meth:`TranscriptReducer.from_events` after translation)
+reproduces the transcript and the public events, because the session also
+records the decisions it takes itself (a barge-in it detected from playback, an
+item it found heard in full or cut itself, orphans it released on a timer).
 """
 
 from __future__ import annotations

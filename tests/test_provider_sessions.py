@@ -13,12 +13,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import anyio
+import pytest
+import structlog
 from helpers import collect, of_type, provider_stream
 
 from realtime_session import RealtimeSession, Subscription, Tool, public
 from realtime_session import events as ev
 from realtime_session import transcript as tr
 from realtime_session.providers import ScriptedProvider
+from realtime_session.providers.openai import OpenAIRealtimeTranslator
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -166,6 +169,24 @@ async def feed(
             if hold is not None:
                 await hold()
             await send.send(event)
+
+
+async def play_until_the_user_talks(
+    session: RealtimeSession,
+    player: Player,
+    events: Sequence[ev.RealtimeSessionEvent],
+    send: MemoryObjectSendStream[ev.RealtimeSessionEvent],
+    user_talks: Callable[[], Awaitable[object]],
+) -> list[public.RealtimeEvent]:
+    """Run the session with the player; the provider's ``Interrupted`` waits for ``user_talks``."""
+    subscription = session.events(media=False)
+    holds = {index_of(events, lambda e: isinstance(e, ev.Interrupted)): user_talks}
+    with anyio.fail_after(10):
+        async with session, anyio.create_task_group() as task_group:
+            task_group.start_soon(player.run)
+            task_group.start_soon(feed, send, events, holds)
+            seen = await collect(subscription)
+    return seen
 
 
 async def first(subscription: Subscription, kind: type[public.RealtimeEvent]) -> None:
@@ -448,19 +469,13 @@ async def test_gemini_interruption_cuts_the_answer_and_cancels_the_withdrawn_too
 
     send, receive = provider_stream(len(events))
     session = RealtimeSession(receive, commands=provider, tools={"find_table": find_table})
-    subscription = session.events(media=False)
     player = Player(session, "gemini_item_3", stop_at_ms=480.5)
 
     async def user_talks() -> None:
         await player.user_talks.wait()
         await started.wait()
 
-    holds = {index_of(events, lambda e: isinstance(e, ev.Interrupted)): user_talks}
-    with anyio.fail_after(10):
-        async with session, anyio.create_task_group() as task_group:
-            task_group.start_soon(player.run)
-            task_group.start_soon(feed, send, events, holds)
-            seen = await collect(subscription)
+    seen = await play_until_the_user_talks(session, player, events, send, user_talks)
 
     # Gemini cannot truncate: the session cuts its own transcript at the reported
     # position, 0.48 s at 150 words per minute.
@@ -574,3 +589,81 @@ async def test_a_call_withdrawn_before_its_tool_ran_is_not_answered() -> None:
         public.ToolCallCancelled(call_id=GEMINI_CALL),
     ]
     assert answers == []
+
+
+async def test_a_gemini_answer_played_to_the_end_keeps_its_whole_text() -> None:
+    # The scripted provider knows Gemini cannot truncate; the player played all
+    # 600 ms of the answer before the user spoke: nothing of it is cut or lost.
+    provider = trace("gemini_interruption")
+    assert provider.supports_truncation is False
+    events = [timed.event for timed in provider.events]
+    send, receive = provider_stream(len(events))
+    session = RealtimeSession(receive, commands=provider)
+    player = Player(session, "gemini_item_3", stop_at_ms=600)
+    seen = await play_until_the_user_talks(session, player, events, send, player.user_talks.wait)
+
+    assert provider.commands_received == []
+    assert of_type(seen, public.AssistantTranscriptTruncated) == []
+    assert session.transcript[1] == said(
+        "gemini_resp_2",
+        "gemini_item_3",
+        "Sure, I'll look for a table for two at eight.",
+        CANCELLED,
+        usage(300, 60, None),
+    )
+
+
+def openai_answer(lane: str, deltas: Sequence[tuple[str, str]], full: str) -> list[dict[str, Any]]:
+    """OpenAI Realtime server events of a one-item answer: ``deltas`` as (event id, text)."""
+    kind = "output_text" if lane == "text" else "output_audio_transcript"
+    where = {"response_id": "resp_1", "item_id": "item_1", "output_index": 0, "content_index": 0}
+    item = {"id": "item_1", "type": "message", "role": "assistant", "content": []}
+    return [
+        {"type": "response.created", "event_id": "e0", "response": {"id": "resp_1"}},
+        {
+            "type": "response.output_item.added",
+            "event_id": "e1",
+            "response_id": "resp_1",
+            "output_index": 0,
+            "item": item,
+        },
+        *[
+            {"type": f"response.{kind}.delta", "event_id": event_id, **where, "delta": delta}
+            for event_id, delta in deltas
+        ],
+        {
+            "type": f"response.{kind}.done",
+            "event_id": "e9",
+            **where,
+            ("text" if lane == "text" else "transcript"): full,
+        },
+        {
+            "type": "response.done",
+            "event_id": "e10",
+            "response": {"id": "resp_1", "status": "completed", "output": []},
+        },
+    ]
+
+
+@pytest.mark.parametrize("lane", ["text", "spoken"])
+async def test_a_repeated_openai_event_id_is_counted_and_the_done_event_repairs_the_text(
+    lane: str,
+) -> None:
+    # The second delta reuses the first one's event id: the session drops it as a
+    # duplicate, and the .done event, which carries the full text, brings it back.
+    translator = OpenAIRealtimeTranslator()
+    wire = openai_answer(lane, [("e2", "Hello "), ("e2", "world")], "Hello world")
+    events = [event for server_event in wire for event in translator.translate(server_event)]
+    with structlog.testing.capture_logs() as logs:
+        session, seen = await replay(ScriptedProvider(events))
+    assert session.transcript[0].text == "Hello world"
+    assert session.stats.duplicate_deltas == 1
+    (logged,) = [log for log in logs if log["event"] == "transcript_duplicate_deltas_dropped"]
+    assert (logged["delta_id"], logged["session_id"]) == ("e2", session.session_id)
+    # Captions say each word once: the dropped delta is not shown, the repair is.
+    captions = [
+        e.delta
+        for e in seen
+        if isinstance(e, public.OutputTextDelta | public.OutputAudioTranscriptDelta)
+    ]
+    assert "".join(captions) == "Hello world"

@@ -5,9 +5,11 @@ user finals, audio and video, turn boundaries, interrupts with and without a res
 truncations with and without text, final texts, tool requests and cancellations,
 errors), subscriptions of every temperament (readers, subscribers that never read or
 read rarely with a tiny media buffer, back-pressure subscribers, subscribers without
-media) created and closed at any point, reads of a few events, playback reports and
-command verbs. Each program then runs in one event loop, on asyncio and on trio,
-against a session that records to a file. Afterwards:
+media) created and closed at any point, reads of a few events, playback reports,
+command verbs, and pauses long enough for the session's timers to matter (the orphan
+timeout, and the playback it estimates where none was reported). Each program then
+runs in one event loop, on asyncio and on trio, against a session that records to a
+file. Afterwards:
 
 (a) the session's transcript equals a ``TranscriptReducer`` fed the recording,
     translated to transcript events the way the specification's §3.4 says;
@@ -17,7 +19,11 @@ against a session that records to a file. Afterwards:
 (c) media balance per subscriber: delivered + dropped + flushed = media published
     while it was subscribed (chunks received minus the chunks of interrupted
     responses the session suppressed, which ``stats.media_suppressed`` counts), and
-    the ``MediaDropped`` markers add up to ``dropped_media``.
+    the ``MediaDropped`` markers add up to ``dropped_media``;
+(d) replaying the recording through a new session without commands reproduces the
+    transcript and the public events: every decision the live session took on its own
+    (orphans released on a timer, barge-ins it detected from playback, items it found
+    heard in full or cut itself, from reported or estimated playback) was recorded.
 """
 
 from __future__ import annotations
@@ -32,7 +38,7 @@ import anyio
 import anyio.lowlevel
 import attrs
 import pytest
-from helpers import RecordingCommands
+from helpers import RecordingCommands, replay
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -127,7 +133,12 @@ class Settle:
     pass
 
 
-Step = Send | Subscribe | Read | Close | Playback | Command | Yield | Settle
+@attrs.frozen
+class Pause:
+    seconds: float
+
+
+Step = Send | Subscribe | Read | Close | Playback | Command | Yield | Settle | Pause
 
 
 @attrs.frozen
@@ -138,6 +149,7 @@ class Setup:
     media_buffer: int
     reference_max_pending: int
     reference_media_buffer: int
+    orphan_timeout_s: float
 
 
 # -- running a program ----------------------------------------------------------------------
@@ -190,6 +202,7 @@ class Run:
 
     setup: Setup
     path: Path
+    backend: tuple[str, dict[str, object]]
     commands: RecordingCommands = attrs.field(init=False)
     session: RealtimeSession = attrs.field(init=False)
     reference: Subscriber = attrs.field(init=False)
@@ -207,8 +220,8 @@ class Run:
                 media_buffer=setup.media_buffer,
                 unheard_policy=setup.unheard_policy,
                 auto_truncate=setup.auto_truncate,
-                # No timed decisions: a replay of the recording must take the same ones.
-                orphan_timeout_s=3600,
+                # Timed decisions are recorded: a replay takes the same ones.
+                orphan_timeout_s=setup.orphan_timeout_s,
                 tool_timeout_s=3600,
             ),
             commands=self.commands,
@@ -275,6 +288,8 @@ class Run:
                     await anyio.lowlevel.checkpoint()
             case Settle():
                 await self.settle()
+            case Pause(seconds):
+                await anyio.sleep(seconds)
 
     async def command(self, verb: str) -> None:
         session = self.session
@@ -310,6 +325,19 @@ def control(events: Iterable[public.RealtimeEvent]) -> list[public.RealtimeEvent
     return [event for event in events if not isinstance(event, NOT_CONTROL)]
 
 
+# What the application's tools did is not in the recording: a replay has no tools.
+TOOL_OUTCOMES: Final = (
+    public.ToolCallCompleted,
+    public.ToolCallFailed,
+    public.ToolCallTimedOut,
+    public.ToolCallCancelled,
+)
+
+
+def replayable(events: Iterable[public.RealtimeEvent]) -> list[public.RealtimeEvent]:
+    return [event for event in events if not isinstance(event, TOOL_OUTCOMES)]
+
+
 # -- the reference transcript and media model, from the recording ------------------------------
 
 
@@ -330,30 +358,56 @@ def heard_prefix(text: str, *, played_ms: int, received_ms: float, complete: boo
 
 @attrs.define
 class Model:
-    """Replays a recording the way §3.4 translates provider events, independently of the session."""
+    """Replays a recording the way §3.4 translates provider events, independently of the session.
+
+    It keeps the session's response bookkeeping too: a finished response is forgotten,
+    with its audio, once a response first seen after it finished has finished.
+    """
 
     reducer: tr.TranscriptReducer
+    # Moments "first seen" and "finished", in one sequence, of responses not forgotten.
+    moment: int = 0
+    first_seen: dict[str, int] = attrs.Factory(dict)
+    finished_at: dict[str, int] = attrs.Factory(dict)
     in_flight: dict[str, None] = attrs.Factory(dict)
-    finished: set[str] = attrs.Factory(set)
     interrupted: set[str] = attrs.Factory(set)
     # The first way each response ended: its completion's reason, or cancelled by a barge-in.
     ended_as: dict[str, ev.StopReason] = attrs.Factory(dict)
-    item_response: dict[str, str] = attrs.Factory(dict)
+    # Audio items: the response their chunks named first (None: no response), and their audio.
+    audio_owner: dict[str, str | None] = attrs.Factory(dict)
     audio_ms: dict[tuple[str, int], float] = attrs.Factory(dict)
     media_published: int = 0
     media_suppressed: int = 0
     published_after: list[int] = attrs.Factory(list)
 
-    def _saw(self, response_id: str, item_id: str | None = None) -> None:
-        if response_id not in self.finished:
-            self.in_flight.setdefault(response_id, None)
-        if item_id is not None:
-            self.item_response.setdefault(item_id, response_id)
+    def _saw(self, response_id: str) -> None:
+        if response_id not in self.first_seen:
+            self.moment += 1
+            self.first_seen[response_id] = self.moment
+            self.in_flight[response_id] = None
+
+    def _finish(self, response_id: str) -> None:
+        if response_id in self.first_seen:
+            if response_id not in self.in_flight:
+                return
+            del self.in_flight[response_id]
+        else:
+            self.moment += 1
+            self.first_seen[response_id] = self.moment
+        self.moment += 1
+        self.finished_at[response_id] = self.moment
+        started = self.first_seen[response_id]
+        for old in [r for r, at in self.finished_at.items() if at < started]:
+            del self.first_seen[old], self.finished_at[old]
+            self.interrupted.discard(old)
+            for item_id in [i for i, owner in self.audio_owner.items() if owner == old]:
+                del self.audio_owner[item_id]
+                for key in [key for key in self.audio_ms if key[0] == item_id]:
+                    del self.audio_ms[key]
 
     def _interrupt(self, response_id: str) -> None:
         self.reducer.apply(tr.AssistantTurnInterrupted(response_id=response_id))
-        self.in_flight.pop(response_id, None)
-        self.finished.add(response_id)
+        self._finish(response_id)
         self.interrupted.add(response_id)
         self.ended_as.setdefault(response_id, ev.StopReason.CANCELLED)
 
@@ -401,7 +455,7 @@ class Model:
                         delta=event.delta,
                     )
                 )
-                self._saw(event.response_id, event.item_id)
+                self._saw(event.response_id)
             case ev.AssistantTranscriptFinal():
                 apply(
                     tr.ItemObserved(
@@ -419,7 +473,7 @@ class Model:
                         text=event.text,
                     )
                 )
-                self._saw(event.response_id, event.item_id)
+                self._saw(event.response_id)
             case ev.TurnCompleted():
                 apply(
                     tr.AssistantTurnCompleted(
@@ -428,8 +482,7 @@ class Model:
                         usage=event.usage,
                     )
                 )
-                self.in_flight.pop(event.response_id, None)
-                self.finished.add(event.response_id)
+                self._finish(event.response_id)
                 self.ended_as.setdefault(event.response_id, event.stop_reason)
             case ev.Interrupted(response_id=None):
                 for response_id in list(self.in_flight):
@@ -438,7 +491,12 @@ class Model:
                 self._interrupt(response_id)
             case ev.AssistantTranscriptTruncated():
                 item_id, index = event.item_id, event.content_index
-                response_id = event.response_id or self.item_response.get(item_id, "")
+                response_id = (
+                    event.response_id
+                    or self.reducer.item_response_id(item_id)
+                    or self.audio_owner.get(item_id)
+                    or ""
+                )
                 text = event.truncated_text
                 if text is None:
                     text = heard_prefix(
@@ -468,8 +526,10 @@ class Model:
                 else:
                     self.media_published += 1
                     if owner is not None:
-                        self._saw(owner, event.item_id)
+                        self._saw(owner)
                     if isinstance(event, ev.OutputAudioChunk) and event.item_id is not None:
+                        if self.audio_owner.get(event.item_id) is None:
+                            self.audio_owner[event.item_id] = owner
                         key = (event.item_id, event.content_index)
                         duration = event.chunk.duration_ms or 0.0
                         self.audio_ms[key] = self.audio_ms.get(key, 0.0) + duration
@@ -553,6 +613,18 @@ def check(run: Run) -> None:
     assert stats.media_dropped == sum(s.subscription.dropped_media for s in everyone)
     assert stats.media_flushed == sum(s.subscription.flushed_media for s in everyone)
 
+    # (d) the recording replays to the same transcript and the same public events.
+    replayed, replayed_seen = anyio.run(
+        replay,
+        recorded,
+        SessionConfig(unheard_policy=run.setup.unheard_policy),
+        backend=run.backend[0],
+        backend_options=run.backend[1],
+    )
+    assert replayed.transcript == session.transcript
+    assert replayable(control(replayed_seen)) == replayable(reference_control)
+    assert replayed.stats.published - len(control(replayed_seen)) == model.media_published
+
     # Tools: one terminal outcome at most per call, and none left without an answer.
     requested = {e.call_id for e in reference.seen if isinstance(e, public.ToolCallRequested)}
     terminal = (public.ToolCallCompleted, public.ToolCallFailed, public.ToolCallTimedOut)
@@ -603,6 +675,7 @@ class SessionProgram(RuleBasedStateMachine):
         media_buffer=st.integers(1, 6),
         reference_max_pending=st.integers(1, 8),
         reference_media_buffer=st.integers(1, 64),
+        orphan_timeout_s=st.sampled_from([0.01, 0.03, 3600.0]),
     )
     def configure(
         self,
@@ -612,6 +685,7 @@ class SessionProgram(RuleBasedStateMachine):
         media_buffer: int,
         reference_max_pending: int,
         reference_media_buffer: int,
+        orphan_timeout_s: float,
     ) -> None:
         self.setup = Setup(
             unheard_policy=policy,
@@ -620,6 +694,7 @@ class SessionProgram(RuleBasedStateMachine):
             media_buffer=media_buffer,
             reference_max_pending=reference_max_pending,
             reference_media_buffer=reference_media_buffer,
+            orphan_timeout_s=orphan_timeout_s,
         )
 
     # -- provider events --
@@ -857,6 +932,11 @@ class SessionProgram(RuleBasedStateMachine):
     def settle(self) -> None:
         self.program.append(Settle())
 
+    @rule(ms=st.sampled_from([5, 15, 40]))
+    def pause(self, ms: int) -> None:
+        """Time passes: orphan timers run out, unreported playback advances."""
+        self.program.append(Pause(ms / 1000))
+
     def teardown(self) -> None:
         setup = self.setup or Setup(
             unheard_policy="drop",
@@ -865,10 +945,11 @@ class SessionProgram(RuleBasedStateMachine):
             media_buffer=2,
             reference_max_pending=2,
             reference_media_buffer=4,
+            orphan_timeout_s=3600.0,
         )
         name, options = self.backend
         with tempfile.TemporaryDirectory() as directory:
-            run = Run(setup=setup, path=Path(directory) / "session.jsonl")
+            run = Run(setup=setup, path=Path(directory) / "session.jsonl", backend=self.backend)
             anyio.run(run.execute, self.program, backend=name, backend_options=options)
             check(run)
 

@@ -16,6 +16,7 @@ from realtime_session.providers import (
     ReceivedCommand,
     ScriptedProvider,
     TimedEvent,
+    TraceFormat,
     TraceFormatError,
     detect_trace_format,
     load_trace,
@@ -192,6 +193,25 @@ def test_truncation_support_can_be_switched_off() -> None:
     gemini_like: ProviderCommands = ScriptedProvider([], supports_truncation=False)
     assert getattr(default, "supports_truncation", True) is True
     assert getattr(gemini_like, "supports_truncation", True) is False
+
+
+@pytest.mark.parametrize(
+    ("name", "format", "truncates"),
+    [
+        ("gemini_interruption", None, False),
+        ("gemini_voice_turn", "gemini", False),
+        ("openai_barge_in", None, True),
+        ("openai_voice_turn", "openai", True),
+    ],
+)
+def test_truncation_support_is_what_the_traces_provider_does(
+    name: str, format: TraceFormat | None, truncates: bool
+) -> None:
+    # Gemini Live cannot truncate: a session must cut its own transcript, not wait.
+    provider: ProviderCommands = ScriptedProvider(FIXTURES / f"{name}.jsonl", format=format)
+    assert getattr(provider, "supports_truncation", True) is truncates
+    forced = ScriptedProvider(FIXTURES / f"{name}.jsonl", supports_truncation=not truncates)
+    assert forced.supports_truncation is not truncates
 
 
 # -- traces ---------------------------------------------------------------------------------------------

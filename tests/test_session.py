@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import anyio
 import anyio.abc
 import pytest
@@ -27,6 +29,11 @@ from realtime_session import (
 )
 from realtime_session import events as ev
 from realtime_session import transcript as tr
+from realtime_session.recording import read_events
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, MutableMapping
+    from pathlib import Path
 
 pytestmark = pytest.mark.anyio
 
@@ -229,10 +236,13 @@ async def test_report_playback_validates_its_input() -> None:
             session.report_playback("a1", "10")  # type: ignore[arg-type]
 
 
+ANSWER = "one two three four five six seven eight "
+
+
 async def run_barge_in(
     *,
     played_ms: float | None,
-    commands: RecordingCommands,
+    commands: RecordingCommands | None,
     completed: bool,
     config: SessionConfig = SessionConfig(),
     after: list[ev.RealtimeSessionEvent] | None = None,
@@ -278,11 +288,136 @@ async def test_auto_truncate_sends_the_reported_position_on_interrupt() -> None:
     assert public.Interrupted(response_id="r1") in seen
 
 
-@pytest.mark.parametrize("played_ms", [None, 0.0, 0.4, 1000.0, 5000.0])
-async def test_auto_truncate_skips_unknown_zero_and_fully_played(played_ms: float | None) -> None:
+@pytest.mark.parametrize("played_ms", [0.0, 0.4, 1000.0, 5000.0])
+async def test_auto_truncate_skips_zero_and_fully_played(played_ms: float) -> None:
     commands = RecordingCommands()
     await run_barge_in(played_ms=played_ms, commands=commands, completed=False)
     assert commands.named("truncate_assistant_output") == []
+
+
+COMMANDS = [
+    pytest.param(lambda: RecordingCommands(), id="provider-truncates"),
+    pytest.param(lambda: RecordingCommands(supports_truncation=False), id="cannot-truncate"),
+    pytest.param(lambda: None, id="no-commands"),
+]
+
+
+@pytest.mark.parametrize("make_commands", COMMANDS)
+@pytest.mark.parametrize("played_ms", [1000.0, 5000.0])
+async def test_an_item_heard_in_full_keeps_its_whole_text(
+    make_commands: Callable[[], RecordingCommands | None], played_ms: float
+) -> None:
+    commands = make_commands()
+    session, seen = await run_barge_in(played_ms=played_ms, commands=commands, completed=False)
+    answer = session.transcript[-1]
+    assert isinstance(answer, tr.AssistantMessage)
+    assert answer.blocks == (tr.TranscriptBlock(item_id="a1", text=ANSWER),)
+    assert answer.stop_reason is ev.StopReason.CANCELLED
+    # Nothing was cut: no truncation sent, none applied.
+    assert commands is None or commands.named("truncate_assistant_output") == []
+    assert of_type(seen, public.AssistantTranscriptTruncated) == []
+
+
+async def test_a_session_without_commands_cuts_its_own_transcript_where_playback_was() -> None:
+    session, seen = await run_barge_in(played_ms=600, commands=None, completed=False)
+    # No provider will confirm a truncation: the session cuts at the reported
+    # position, 2.5 words/s while audio was still arriving -> 2 words.
+    assert of_type(seen, public.AssistantTranscriptTruncated) == [
+        public.AssistantTranscriptTruncated(
+            item_id="a1", audio_played_ms=600, truncated_text="one two"
+        )
+    ]
+    assert session.transcript[-1].text == "one two"
+
+
+async def test_a_session_without_commands_or_reports_waits_for_the_streams_truncation() -> None:
+    truncated = ev.AssistantTranscriptTruncated(item_id="a1", audio_played_ms=800)
+    session, seen = await run_barge_in(
+        played_ms=None, commands=None, completed=False, after=[truncated]
+    )
+    # It knows nothing of the playback and has nobody to tell: the provider's cut decides.
+    assert of_type(seen, public.AssistantTranscriptTruncated) == [
+        public.AssistantTranscriptTruncated(item_id="a1", audio_played_ms=800)
+    ]
+    assert session.transcript[-1].text == "one two"
+
+
+async def barge_in_after(
+    pause_s: float,
+    commands: RecordingCommands,
+    *,
+    audio_ms: int = 1000,
+    responses: int = 1,
+) -> tuple[RealtimeSession, list[public.RealtimeEvent], float, list[MutableMapping[str, Any]]]:
+    """Audio and words per response; ``pause_s`` later the provider reports a barge-in.
+
+    No playback is reported. Returns the session, what a subscriber saw, an upper
+    bound of the time between each item's first chunk and the barge-in, and the logs.
+    """
+    send, receive = provider_stream()
+    with structlog.testing.capture_logs() as logs:
+        async with RealtimeSession(receive, commands=commands) as session:
+            subscription = session.events()
+            with send:
+                sent = 0
+                started = anyio.current_time()
+                for n in range(responses):
+                    prelude = [
+                        *[audio(f"r{n}", f"a{n}", tag, ms=100) for tag in range(audio_ms // 100)],
+                        *words(f"r{n}", f"a{n}", ANSWER),
+                    ]
+                    for event in prelude:
+                        send.send_nowait(event)
+                    sent += len(prelude)
+                await wait_until(lambda: session.stats.events_in == sent)
+                await anyio.sleep(pause_s)
+                for n in range(responses):
+                    send.send_nowait(ev.Interrupted(response_id=f"r{n}"))
+                sent += responses
+                await wait_until(lambda: session.stats.events_in == sent)
+                elapsed_ms = (anyio.current_time() - started) * 1000
+                await anyio.sleep(0.01)  # let the truncate command tasks run
+            with anyio.fail_after(5):
+                seen = await collect(subscription)
+    return session, seen, elapsed_ms, logs
+
+
+async def test_without_playback_reports_the_position_is_estimated_as_a_player_would() -> None:
+    commands = RecordingCommands()
+    session, _, elapsed_ms, logs = await barge_in_after(0.3, commands, responses=2)
+    # A player that started each item at its first chunk has played the time since,
+    # at most the audio received: the truncation goes out at that position.
+    sent = sorted(commands.named("truncate_assistant_output"))  # by item: tasks run in any order
+    assert [(item, index) for item, index, _ in sent] == [("a0", 0), ("a1", 0)]
+    for _, _, position in sent:
+        assert isinstance(position, int)
+        assert 300 <= position <= min(1000, elapsed_ms)
+    # Said once per session, not once per item.
+    warnings = [log for log in logs if log["event"] == "playback_not_reported"]
+    assert len(warnings) == 1
+    assert warnings[0]["log_level"] == "warning"
+    assert warnings[0]["session_id"] == session.session_id
+
+
+async def test_without_playback_reports_audio_older_than_its_length_was_heard_in_full() -> None:
+    commands = RecordingCommands(supports_truncation=False)
+    session, seen, _, _ = await barge_in_after(0.25, commands, audio_ms=200)
+    assert commands.named("truncate_assistant_output") == []
+    assert of_type(seen, public.AssistantTranscriptTruncated) == []
+    assert session.transcript[-1].text == ANSWER
+
+
+async def test_without_playback_reports_a_provider_that_cannot_truncate_gets_an_estimated_cut() -> (
+    None
+):
+    commands = RecordingCommands(supports_truncation=False)
+    session, seen, elapsed_ms, _ = await barge_in_after(0.45, commands, audio_ms=5000)
+    (cut,) = of_type(seen, public.AssistantTranscriptTruncated)
+    assert 450 <= cut.audio_played_ms <= elapsed_ms
+    # 2.5 words/s while the audio was still arriving: at least one word was heard.
+    assert cut.truncated_text is not None
+    assert cut.truncated_text.startswith("one")
+    assert session.transcript[-1].text == cut.truncated_text
 
 
 async def test_auto_truncate_off_sends_nothing() -> None:
@@ -544,3 +679,98 @@ async def test_aclose_before_entering_closes_every_subscription() -> None:
     assert session.closed
     assert await collect(subscription) == [public.SessionClosed(reason="closed")]
     receive.close()
+
+
+# -- the decisions a session takes on its own are recorded --------------------------------
+
+
+def control_events(seen: list[public.RealtimeEvent]) -> list[public.RealtimeEvent]:
+    return [e for e in seen if not isinstance(e, public.OutputAudioChunk | public.MediaDropped)]
+
+
+async def test_orphans_released_on_a_timer_replay_in_the_same_order(tmp_path: Path) -> None:
+    path = tmp_path / "session.jsonl"
+    send, receive = provider_stream()
+    config = SessionConfig(orphan_timeout_s=0.05, record_to=path)
+    async with RealtimeSession(receive, config=config) as live:
+        subscription = live.events()
+        seen: list[public.RealtimeEvent] = []
+        with send:
+            # The answer names a user turn that has not arrived: it waits for it...
+            send.send_nowait(spoken("r1", "a1", "Hello.", 0, previous="u1"))
+            send.send_nowait(ev.TurnCompleted(response_id="r1"))
+            with anyio.fail_after(5):
+                # ...until the orphan timeout releases it.
+                while not of_type(seen, public.TranscriptCommitted):
+                    seen.append(await subscription.receive())
+            send.send_nowait(ev.InputTranscriptFinalForItem(item_id="u1", text="Hi"))
+        with anyio.fail_after(5):
+            seen += await collect(subscription)
+    assert [message.text for message in live.transcript] == ["Hello.", "Hi"]
+    replayed, replayed_seen = await replay(read_events(path))
+    assert [message.text for message in replayed.transcript] == ["Hello.", "Hi"]
+    assert control_events(replayed_seen) == control_events(seen)
+
+
+@pytest.mark.parametrize(
+    "make_commands",
+    [
+        pytest.param(lambda: RecordingCommands(), id="provider-truncates"),
+        pytest.param(lambda: RecordingCommands(supports_truncation=False), id="cannot-truncate"),
+    ],
+)
+async def test_a_playback_aware_barge_in_replays_to_the_same_public_events(
+    tmp_path: Path, make_commands: Callable[[], RecordingCommands]
+) -> None:
+    path = tmp_path / "session.jsonl"
+    commands = make_commands()
+    truncated = ev.AssistantTranscriptTruncated(item_id="a1", audio_played_ms=300)
+    live, seen = await run_barge_in(
+        played_ms=300,
+        commands=commands,
+        completed=True,
+        config=SessionConfig(record_to=path),
+        after=[truncated] if commands.supports_truncation else [],
+    )
+    assert seen.index(public.Interrupted(response_id="r1")) < seen.index(public.TurnStarted())
+    replayed, replayed_seen = await replay(read_events(path))
+    assert replayed.transcript == live.transcript
+    assert control_events(replayed_seen) == control_events(seen)
+
+
+async def test_cuts_and_heard_in_full_items_replay_to_the_same_public_events(
+    tmp_path: Path,
+) -> None:
+    for played_ms in (600, 1000):
+        path = tmp_path / f"session-{played_ms}.jsonl"
+        live, seen = await run_barge_in(
+            played_ms=played_ms,
+            commands=RecordingCommands(supports_truncation=False),
+            completed=False,
+            config=SessionConfig(record_to=path),
+        )
+        replayed, replayed_seen = await replay(read_events(path))
+        assert replayed.transcript == live.transcript
+        assert control_events(replayed_seen) == control_events(seen)
+
+
+# -- duplicates --------------------------------------------------------------------------
+
+
+async def test_a_replayed_delta_is_counted_logged_once_and_not_captioned_twice() -> None:
+    # A provider that reconnects and replays what it sent: every delta arrives twice.
+    first = [spoken("r1", "a1", word, n) for n, word in enumerate(["Hello ", "there."])]
+    with structlog.testing.capture_logs() as logs:
+        session, seen = await replay([*first, *first, *first, ev.TurnCompleted(response_id="r1")])
+    assert session.transcript[0].text == "Hello there."
+    assert session.stats.duplicate_deltas == 4
+    assert [e.delta for e in of_type(seen, public.OutputAudioTranscriptDelta)] == [
+        "Hello ",
+        "there.",
+    ]
+    # One line for the first duplicate, not one per duplicate.
+    dropped = [log for log in logs if log["event"] == "transcript_duplicate_deltas_dropped"]
+    assert len(dropped) == 1
+    assert dropped[0]["session_id"] == session.session_id
+    closed = next(log for log in logs if log["event"] == "session_closed")
+    assert closed["duplicate_deltas"] == 4

@@ -134,6 +134,26 @@ class _Response:
 
 
 @attrs.define(slots=True)
+class _Streamed:
+    """The text of a segment as its deltas streamed it, to tell what a ``.done`` adds.
+
+    A delta whose event id repeats one already streamed is left out, as the
+    session drops it as a duplicate: the tail the ``.done`` event then adds is
+    exactly what the session is missing.
+    """
+
+    pieces: list[str] = attrs.Factory(list)
+    event_ids: set[str] = attrs.Factory(set)
+
+    def add(self, event_id: str, delta: str) -> None:
+        if event_id:
+            if event_id in self.event_ids:
+                return
+            self.event_ids.add(event_id)
+        self.pieces.append(delta)
+
+
+@attrs.define(slots=True)
 class _HeldCall:
     """A function call whose arguments are known but whose name is not yet."""
 
@@ -219,8 +239,8 @@ class OpenAIRealtimeTranslator:
         self._calls_requested: set[str] = set()
         # Calls requested and not yet answered, with their response.
         self._open_calls: dict[str, str | None] = {}
-        self._spoken: dict[tuple[str, int], list[str]] = {}
-        self._display: dict[tuple[str, int], list[str]] = {}
+        self._spoken: dict[tuple[str, int], _Streamed] = {}
+        self._display: dict[tuple[str, int], _Streamed] = {}
         self._user_partial: dict[str, str] = {}
         self._unknown_types: set[str] = set()
         self._output_mime = "audio/pcm"
@@ -583,12 +603,13 @@ class OpenAIRealtimeTranslator:
         item_id = f.ident(event, "item_id", "")
         content_index = f.count(event, "content_index", "")
         delta = f.text(event, "delta", "")
+        delta_id = f.opt_ident(event, "event_id", "") or ""
         if self._touch(response_id, item_id) is not None:
-            self._spoken.setdefault((item_id, content_index), []).append(delta)
+            self._spoken.setdefault((item_id, content_index), _Streamed()).add(delta_id, delta)
         return [
             ev.OutputAudioTranscriptDeltaForItem(
                 response_id=response_id,
-                delta_id=f.opt_ident(event, "event_id", "") or "",
+                delta_id=delta_id,
                 item_id=item_id,
                 previous_item_id=self._prev_of.get(item_id),
                 content_index=content_index,
@@ -602,7 +623,8 @@ class OpenAIRealtimeTranslator:
         content_index = f.count(event, "content_index", "")
         transcript = f.text(event, "transcript", "")
         self._touch(response_id, item_id)
-        streamed = "".join(self._spoken.pop((item_id, content_index), ()))
+        spoken = self._spoken.pop((item_id, content_index), None)
+        streamed = "".join(spoken.pieces) if spoken is not None else ""
         previous_item_id = self._prev_of.get(item_id)
         out: list[ev.RealtimeSessionEvent] = []
         # Captions get the words the deltas missed; the final then fixes the item's text.
@@ -633,12 +655,13 @@ class OpenAIRealtimeTranslator:
         item_id = f.ident(event, "item_id", "")
         content_index = f.count(event, "content_index", "")
         delta = f.text(event, "delta", "")
+        delta_id = f.opt_ident(event, "event_id", "") or ""
         if self._touch(response_id, item_id) is not None:
-            self._display.setdefault((item_id, content_index), []).append(delta)
+            self._display.setdefault((item_id, content_index), _Streamed()).add(delta_id, delta)
         return [
             ev.OutputTextDeltaForItem(
                 response_id=response_id,
-                delta_id=f.opt_ident(event, "event_id", "") or "",
+                delta_id=delta_id,
                 item_id=item_id,
                 previous_item_id=self._prev_of.get(item_id),
                 content_index=content_index,
@@ -652,7 +675,8 @@ class OpenAIRealtimeTranslator:
         content_index = f.count(event, "content_index", "")
         full_text = f.text(event, "text", "")
         self._touch(response_id, item_id)
-        streamed = "".join(self._display.pop((item_id, content_index), ()))
+        display = self._display.pop((item_id, content_index), None)
+        streamed = "".join(display.pieces) if display is not None else ""
         if not (full_text.startswith(streamed) and len(full_text) > len(streamed)):
             return []
         # Display text has no final event of its own: the missing tail is one more delta.

@@ -167,6 +167,12 @@ def load_trace(path: str | os.PathLike[str], format: TraceFormat | None = None) 
     :class:`TraceFormatError` naming the line for a line that cannot be read or
     decoded, and for an empty trace whose format is not given.
     """
+    return _load(path, format)[1]
+
+
+def _load(
+    path: str | os.PathLike[str], format: TraceFormat | None
+) -> tuple[TraceFormat, list[TimedEvent]]:
     records = read_trace(path)
     if format is None:
         if not records:
@@ -178,13 +184,13 @@ def load_trace(path: str | os.PathLike[str], format: TraceFormat | None = None) 
     elif format not in TRACE_FORMATS:
         raise ValueError(f"format must be one of {TRACE_FORMATS}, not {format!r}")
     if format == "events":
-        return _decode_events(path, records)
+        return format, _decode_events(path, records)
     translate = (
         OpenAIRealtimeTranslator().translate
         if format == "openai"
         else GeminiLiveTranslator().translate
     )
-    return [
+    return format, [
         TimedEvent(t=record.t, event=event)
         for record in records
         for event in translate(record.payload)
@@ -232,8 +238,14 @@ class ScriptedProvider:
     appended to :attr:`commands_received` as a :class:`ReceivedCommand`. A
     verb named in ``failures`` is recorded and then raises that exception, to
     exercise error paths. After :meth:`aclose` the verbs raise
-    ``anyio.ClosedResourceError``. ``supports_truncation`` can be set to
-    ``False`` to stand in for a provider that cannot truncate.
+    ``anyio.ClosedResourceError``.
+
+    ``supports_truncation`` says whether the provider it stands in for can
+    truncate its audio, which decides how a session settles a barge-in: it
+    sends a truncation and waits for the provider's confirmation, or cuts its
+    own transcript. By default it is what the trace's provider does: ``False``
+    for a Gemini Live trace (Gemini cannot truncate and sends no confirmation),
+    ``True`` otherwise.
     """
 
     def __init__(
@@ -244,15 +256,17 @@ class ScriptedProvider:
         speed: float | None = None,
         buffer: int = 256,
         hold_open: bool = False,
-        supports_truncation: bool = True,
+        supports_truncation: bool | None = None,
         failures: Mapping[str, BaseException] | None = None,
     ) -> None:
         if speed is not None and (not math.isfinite(speed) or speed <= 0):
             raise ValueError(f"speed must be a positive number or None, got {speed}")
         if buffer < 0:
             raise ValueError(f"buffer must not be negative, got {buffer}")
+        trace_format: TraceFormat | None = None
         if isinstance(script, str | os.PathLike):
-            self.events: tuple[TimedEvent, ...] = tuple(load_trace(script, format))
+            trace_format, events = _load(script, format)
+            self.events: tuple[TimedEvent, ...] = tuple(events)
         else:
             self.events = tuple(
                 item if isinstance(item, TimedEvent) else TimedEvent(event=item) for item in script
@@ -260,7 +274,9 @@ class ScriptedProvider:
         self.speed = speed
         self.buffer = buffer
         self.hold_open = hold_open
-        self.supports_truncation = supports_truncation
+        if supports_truncation is None:
+            supports_truncation = trace_format != "gemini"
+        self.supports_truncation: bool = supports_truncation
         self._failures = dict(failures or {})
         self.commands_received: list[ReceivedCommand] = []
         self._closed = False
