@@ -257,8 +257,11 @@ class Run:
                     send.send_nowait(event)  # type: ignore[attr-defined]
                     self.sent += 1
             case Subscribe(name, kind, media_buffer, max_pending):
-                # Settled first, so that what it must receive is known exactly.
+                # Settled first, so that what it must receive is known exactly; a
+                # timer may still have fired during the last quiet passes, so the
+                # reference takes what it holds without yielding to the session.
                 await self.settle()
+                self.reference.read(10_000)
                 self.subscribers[name] = Subscriber(
                     self.session.events(
                         media=kind != "no_media",
