@@ -316,7 +316,11 @@ def run(quick: bool = False, backends: Sequence[str] = tuple(BACKENDS)) -> list[
 
 def main() -> None:
     # An application decides what is logged; this one wants only warnings.
-    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+    structlog.configure(
+        wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING),
+        # stdout carries the figures, as JSON: warnings go to stderr.
+        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+    )
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller runs, for CI")
     parser.add_argument("--backend", choices=sorted(BACKENDS), action="append")

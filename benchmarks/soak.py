@@ -236,7 +236,11 @@ def main() -> None:
     parser.add_argument("--backend", choices=sorted(BACKENDS), default="asyncio")
     args = parser.parse_args()
     # An application decides what is logged; a benchmark wants only warnings.
-    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+    structlog.configure(
+        wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING),
+        # stdout carries the figures, as JSON: warnings go to stderr.
+        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+    )
     backend, options = BACKENDS[args.backend]
     if options.get("use_uvloop") and importlib.util.find_spec("uvloop") is None:
         parser.error("asyncio+uvloop needs uvloop installed")
