@@ -16,10 +16,22 @@ class SubscriberLagged(Exception):
     how long). Its queue was released: the session never silently skips a
     control event for a subscriber, it tells the subscriber it lagged instead.
     Other subscriptions are unaffected.
+
+    A remote subscription (:mod:`realtime_session.remote`) also raises it where
+    control events are missing from the log; ``reason`` then says which.
     """
 
-    def __init__(self, pending: int, max_pending: int, *, stalled_s: float | None = None) -> None:
-        if stalled_s is None:
+    def __init__(
+        self,
+        pending: int,
+        max_pending: int,
+        *,
+        stalled_s: float | None = None,
+        reason: str | None = None,
+    ) -> None:
+        if reason is not None:
+            message = f"subscription lagged: {reason}"
+        elif stalled_s is None:
             message = (
                 f"subscription lagged: {pending} undelivered control events exceeded "
                 f"max_pending={max_pending}; its queue was released"

@@ -1,0 +1,390 @@
+"""Publishing a session's public events to a session log.
+
+:func:`publish` subscribes to the session like any other subscriber and runs
+two tasks: a pump that numbers and encodes each event into a bounded buffer
+without ever awaiting the log, and a writer that appends what is buffered,
+one batch per round trip, and renews the heartbeat. The session never waits
+for either: the pump's subscription is an ordinary one, and when the log
+cannot be reached the writer keeps the buffer (within ``max_buffer``) and
+retries; what does not fit is dropped, oldest media first, and the numbering
+keeps the hole, so readers see it: media as ``MediaDropped``, control events as
+``SubscriberLagged``. Nothing is lost silently.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import deque
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Final, final
+
+import anyio
+import anyio.abc
+import attrs
+
+from .. import codec, public
+from .._errors import SubscriberLagged
+from .._log import library_logger
+from ._log import LogEntry, LogWrite, SessionStatus
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncGenerator
+
+    import structlog.typing
+
+    from .._session import RealtimeSession
+    from .._subscription import Subscription
+    from ._log import SessionLog
+
+# Entries per lane in one append: bounds a flush's size after an outage.
+_BATCH: Final = 1024
+# The publisher's own subscription: wide enough that only a starved process lags.
+_OWN_MEDIA_BUFFER: Final = 4096
+_OWN_MAX_PENDING: Final = 100_000
+_RETRY_FIRST_S: Final = 0.05
+
+_MEDIA_TYPES: Final = (public.OutputAudioChunk, public.OutputVideoChunk)
+
+
+@final
+@attrs.frozen(kw_only=True)
+class PublisherStats:
+    """A snapshot of a publisher's counters.
+
+    ``appended`` counts entries the log confirmed; ``buffered`` those waiting
+    for it; ``dropped_control`` and ``dropped_media`` those the bounded buffer
+    let go while the log was unreachable (readers see them as lag and as
+    ``MediaDropped``); ``failed_appends`` counts appends that failed and were
+    retried.
+    """
+
+    appended: int
+    buffered: int
+    dropped_control: int
+    dropped_media: int
+    failed_appends: int
+
+
+@final
+class Publisher:
+    """The running publication of one session, yielded by :func:`publish`."""
+
+    def __init__(
+        self,
+        session: RealtimeSession,
+        log: SessionLog,
+        *,
+        session_id: str,
+        media: bool,
+        heartbeat_s: float,
+        heartbeat_timeout_s: float,
+        retention_s: float,
+        media_maxlen: int,
+        max_buffer: int,
+    ) -> None:
+        self._session = session
+        self._log_target = log
+        self._session_id = session_id
+        self._heartbeat_s = heartbeat_s
+        self._heartbeat_timeout_s = heartbeat_timeout_s
+        self._retention_s = retention_s
+        self._media_maxlen = media_maxlen
+        self._max_buffer = max_buffer
+        self._media = media
+        self._logger: structlog.typing.FilteringBoundLogger = library_logger().bind(
+            session_id=session_id
+        )
+        self._subscription: Subscription = self._subscribe()
+        self._control: deque[LogEntry] = deque()
+        self._media_entries: deque[LogEntry] = deque()
+        self._seq = 0
+        self._control_count = 0
+        self._media_count = 0
+        self._media_ms = 0.0
+        self._closing = False  # SessionClosed is buffered
+        self._detaching = False
+        self._finished = anyio.Event()
+        self._wake: anyio.Event | None = None
+        self._flushed: anyio.Event | None = None
+        self._appended = 0
+        self._written = False
+        self._dropped_control = 0
+        self._dropped_media = 0
+        self._failed_appends = 0
+
+    @property
+    def session_id(self) -> str:
+        """The id readers pass to :func:`~realtime_session.remote.subscribe`."""
+        return self._session_id
+
+    @property
+    def stats(self) -> PublisherStats:
+        return PublisherStats(
+            appended=self._appended,
+            buffered=len(self._control) + len(self._media_entries),
+            dropped_control=self._dropped_control,
+            dropped_media=self._dropped_media,
+            failed_appends=self._failed_appends,
+        )
+
+    async def wait_flushed(self) -> None:
+        """Wait until everything published so far is in the log.
+
+        Useful before announcing the session to readers; it waits as long as
+        the log is unreachable.
+        """
+        while self._control or self._media_entries or not self._written:
+            if self._finished.is_set():
+                return
+            if self._flushed is None:
+                self._flushed = anyio.Event()
+            await self._flushed.wait()
+
+    def _subscribe(self) -> Subscription:
+        return self._session.events(
+            media=self._media, media_buffer=_OWN_MEDIA_BUFFER, max_pending=_OWN_MAX_PENDING
+        )
+
+    # -- the pump: session events into numbered, encoded entries ----------------
+
+    async def _pump(self) -> None:
+        subscription = self._subscription
+        while True:
+            try:
+                self._add(await subscription.receive())
+                while True:
+                    self._add(subscription.receive_nowait())
+            except anyio.WouldBlock:
+                pass
+            except anyio.EndOfStream:
+                self._notify_writer()
+                return
+            except SubscriberLagged as lagged:
+                # Only a starved process gets here. The events the session released are
+                # gone: number them as lost, so readers see the hole as lag.
+                self._logger.error("remote_publisher_lagged", pending=lagged.pending)
+                self._seq += lagged.pending
+                self._control_count += lagged.pending
+                self._dropped_control += lagged.pending
+                self._subscription = subscription = self._subscribe()
+            self._notify_writer()
+
+    def _add(self, event: public.RealtimeEvent) -> None:
+        if type(event) is public.MediaDropped:
+            # Our own subscription dropped chunks: they are numbered as missing.
+            self._seq += event.dropped
+            self._media_count += event.dropped
+            self._media_ms += event.dropped_ms
+            self._dropped_media += event.dropped
+            return
+        self._seq += 1
+        payload = codec.to_json(event)
+        if isinstance(event, _MEDIA_TYPES):
+            duration_ms = (
+                event.chunk.duration_ms or 0.0
+                if isinstance(event, public.OutputAudioChunk)
+                else 0.0
+            )
+            self._media_count += 1
+            self._media_ms += duration_ms
+            self._media_entries.append(
+                LogEntry(
+                    seq=self._seq,
+                    control=self._control_count,
+                    media=self._media_count,
+                    media_ms=self._media_ms,
+                    payload=payload,
+                    duration_ms=duration_ms,
+                    response_id=event.response_id,
+                )
+            )
+        else:
+            self._control_count += 1
+            self._control.append(
+                LogEntry(
+                    seq=self._seq,
+                    control=self._control_count,
+                    media=self._media_count,
+                    media_ms=self._media_ms,
+                    payload=payload,
+                )
+            )
+            if type(event) is public.SessionClosed:
+                self._closing = True
+        if len(self._control) + len(self._media_entries) > self._max_buffer:
+            self._shed()
+
+    def _shed(self) -> None:
+        """Drop the oldest buffered entry: media first, then control (readers see the hole)."""
+        if self._media_entries:
+            self._media_entries.popleft()
+            self._dropped_media += 1
+        elif len(self._control) > 1:
+            self._control.popleft()
+            self._dropped_control += 1
+
+    def _notify_writer(self) -> None:
+        wake = self._wake
+        if wake is not None:
+            self._wake = None
+            wake.set()
+
+    # -- the writer: buffered entries into the log, and the heartbeat ------------
+
+    async def _write(self) -> None:
+        retry_s = _RETRY_FIRST_S
+        unreachable = False
+        log = self._log_target
+        while True:
+            if not (self._control or self._media_entries or self._closing or self._detaching):
+                self._wake = anyio.Event()
+                with anyio.move_on_after(self._heartbeat_s):
+                    await self._wake.wait()
+            control = list(itertools.islice(self._control, _BATCH))
+            media = list(itertools.islice(self._media_entries, _BATCH))
+            last_batch = len(control) == len(self._control) and len(media) == len(
+                self._media_entries
+            )
+            if self._closing and last_batch:
+                status = SessionStatus.CLOSED
+            elif self._detaching and last_batch:
+                status = SessionStatus.DETACHED
+            else:
+                status = SessionStatus.OPEN
+            write = LogWrite(
+                control=control,
+                media=media,
+                status=status,
+                heartbeat_s=self._heartbeat_s,
+                heartbeat_timeout_s=self._heartbeat_timeout_s,
+                retention_s=self._retention_s,
+                media_maxlen=self._media_maxlen,
+            )
+            try:
+                await log.append(self._session_id, write)
+            except Exception as error:
+                self._failed_appends += 1
+                if not unreachable:
+                    unreachable = True
+                    self._logger.warning(
+                        "remote_log_unreachable", error=repr(error), buffered=self.stats.buffered
+                    )
+                await anyio.sleep(retry_s)
+                retry_s = min(retry_s * 2, self._heartbeat_s)
+                continue
+            if unreachable:
+                unreachable = False
+                self._logger.info("remote_log_reachable", stats=attrs.asdict(self.stats))
+            retry_s = _RETRY_FIRST_S
+            self._confirm(self._control, control)
+            self._confirm(self._media_entries, media)
+            self._appended += len(control) + len(media)
+            self._written = True
+            if self._flushed is not None and not (self._control or self._media_entries):
+                self._flushed.set()
+                self._flushed = None
+            if status is not SessionStatus.OPEN:
+                return
+
+    @staticmethod
+    def _confirm(buffer: deque[LogEntry], written: list[LogEntry]) -> None:
+        # The buffer may have shed some of them meanwhile: remove by sequence number.
+        if written:
+            top = written[-1].seq
+            while buffer and buffer[0].seq <= top:
+                buffer.popleft()
+
+    async def _run(self, *, task_status: anyio.abc.TaskStatus[None]) -> None:
+        try:
+            async with anyio.create_task_group() as task_group:
+                task_group.start_soon(self._pump, name=f"publish {self._session_id}: pump")
+                task_status.started()
+                await self._write()
+                task_group.cancel_scope.cancel()
+        finally:
+            self._subscription.close()
+            self._finished.set()
+            if self._flushed is not None:
+                self._flushed.set()
+
+    def _detach(self) -> None:
+        self._detaching = True
+        self._notify_writer()
+
+
+@asynccontextmanager
+async def publish(
+    session: RealtimeSession,
+    log: SessionLog,
+    *,
+    session_id: str | None = None,
+    media: bool = True,
+    heartbeat_s: float = 1.0,
+    heartbeat_timeout_s: float | None = None,
+    retention_s: float = 3600.0,
+    media_maxlen: int = 1000,
+    max_buffer: int = 10_000,
+    close_timeout_s: float = 5.0,
+) -> AsyncGenerator[Publisher]:
+    """Publish ``session``'s public events to ``log`` while the context is open.
+
+    It subscribes when entered: enter it before the session starts (or before
+    the session's body awaits anything) to publish the whole call. Control
+    events and media chunks go to two lanes; the media lane keeps about the
+    last ``media_maxlen`` chunks, the control lane is kept whole. The log keeps
+    everything for ``retention_s`` after the last write, so late readers can
+    read the whole call after it ended.
+
+    Leaving the context after the session closed waits (up to
+    ``close_timeout_s``) until ``SessionClosed`` is in the log. Leaving it while
+    the session still runs marks the session *detached*: readers then get
+    :class:`~realtime_session.remote.PublisherLost` after the last event
+    published. So enter it outside the session's own ``async with``::
+
+        session = RealtimeSession(provider_events)
+        async with RedisLog(url) as log, publish(session, log), session:
+            ...
+
+    The session never waits for the log. When the log cannot be reached, up to
+    ``max_buffer`` entries wait for it; beyond that the oldest are dropped, media
+    first, and readers see the gap.
+
+    :param session_id: the id readers subscribe to (default: ``session.session_id``).
+    :param media: ``False`` publishes control events only (no audio or video).
+    :param heartbeat_s: how often the publisher tells the log it is alive when
+        there is nothing to write; readers use it to tell a quiet call from a
+        vanished worker.
+    :param heartbeat_timeout_s: how long the log trusts one heartbeat (default:
+        three intervals). Readers learn of a vanished publisher within about this
+        plus one interval.
+    """
+    if heartbeat_s <= 0:
+        raise ValueError(f"heartbeat_s must be > 0, got {heartbeat_s!r}")
+    timeout_s = 3 * heartbeat_s if heartbeat_timeout_s is None else heartbeat_timeout_s
+    if timeout_s <= heartbeat_s:
+        raise ValueError(
+            f"heartbeat_timeout_s ({timeout_s!r}) must be longer than heartbeat_s ({heartbeat_s!r})"
+        )
+    if media_maxlen < 1 or max_buffer < 1 or retention_s <= 0:
+        raise ValueError("media_maxlen and max_buffer must be >= 1, retention_s > 0")
+    publisher = Publisher(
+        session,
+        log,
+        session_id=session.session_id if session_id is None else session_id,
+        media=media,
+        heartbeat_s=heartbeat_s,
+        heartbeat_timeout_s=timeout_s,
+        retention_s=retention_s,
+        media_maxlen=media_maxlen,
+        max_buffer=max_buffer,
+    )
+    async with anyio.create_task_group() as task_group:
+        await task_group.start(publisher._run, name=f"publish {publisher.session_id}")
+        try:
+            yield publisher
+        finally:
+            with anyio.CancelScope(shield=True), anyio.move_on_after(close_timeout_s):
+                if not session.closed:
+                    publisher._detach()
+                await publisher._finished.wait()
+            task_group.cancel_scope.cancel()
