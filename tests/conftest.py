@@ -4,9 +4,11 @@ from typing import TYPE_CHECKING
 
 import pytest
 import structlog
+from redis_server import RedisServer
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+    from pathlib import Path
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -47,3 +49,14 @@ def _structlog_configured() -> Iterator[None]:
     structlog.configure()
     yield
     structlog.reset_defaults()
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    """A real redis-server on 127.0.0.1 and a free port, stopped by pid afterwards."""
+    server = RedisServer(tmp_path)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

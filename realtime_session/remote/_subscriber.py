@@ -330,6 +330,9 @@ class RemoteSubscription:
             return
         log, session_id = self._log, self._session_id
         start = self._start
+        state = await self._retrying(lambda: log.state(session_id))
+        if state.heartbeat_s is not None:
+            self._block_s = state.heartbeat_s
         if isinstance(start, LogPosition):
             position = start
         else:
@@ -338,11 +341,7 @@ class RemoteSubscription:
                 for entry in await self._retrying(lambda: log.last(session_id))
                 if entry is not None
             ]
-            if (
-                not newest
-                and (await self._retrying(lambda: log.state(session_id))).status
-                is SessionStatus.MISSING
-            ):
+            if not newest and state.status is SessionStatus.MISSING:
                 raise SessionNotFound(session_id)
             position = (
                 _position(max(newest, key=lambda entry: entry.seq))

@@ -1,0 +1,121 @@
+"""A real ``redis-server`` for the tests: 127.0.0.1, a free port, no persistence.
+
+It is started by pid and stopped by pid. If the test process dies first, the
+kernel stops it too (``PR_SET_PDEATHSIG``), so no server outlives a test run.
+A missing ``redis-server`` fails the test: it is installed by ``.ci/run``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from typing import TYPE_CHECKING, Final, final
+
+import pytest
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+_READY_TIMEOUT_S: Final = 10.0
+_STOP_TIMEOUT_S: Final = 5.0
+_PR_SET_PDEATHSIG: Final = 1
+
+
+def _die_with_parent() -> None:
+    # Runs in the child between fork and exec: ask the kernel to SIGTERM it when
+    # the process that started it dies, however that happens.
+    if sys.platform == "linux":
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _ping(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.2) as connection:
+            connection.sendall(b"PING\r\n")
+            return connection.recv(64).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+@final
+class RedisServer:
+    """One ``redis-server`` process; :meth:`restart` keeps its port (and loses its data)."""
+
+    def __init__(self, directory: Path) -> None:
+        executable = shutil.which("redis-server")
+        if executable is None:
+            pytest.fail(
+                "redis-server is not installed: the remote tests need a real server "
+                "(apt-get install redis-server; .ci/run installs it)"
+            )
+        self._executable = executable
+        self._directory = directory
+        self.port = _free_port()
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int | None:
+        return None if self._process is None else self._process.pid
+
+    def start(self) -> None:
+        assert self._process is None, "already running"
+        self._process = subprocess.Popen(
+            [
+                self._executable,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self._directory),
+                "--logfile",
+                str(self._directory / "redis.log"),
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent,  # noqa: PLW1509 - no threads yet; see _die_with_parent
+        )
+        deadline = time.monotonic() + _READY_TIMEOUT_S
+        while not _ping(self.port):
+            if self._process.poll() is not None or time.monotonic() > deadline:
+                log = self._directory / "redis.log"
+                text = log.read_text() if log.exists() else ""
+                self.stop()
+                pytest.fail(f"redis-server did not answer PING on port {self.port}:\n{text}")
+            time.sleep(0.01)
+
+    def stop(self) -> None:
+        process, self._process = self._process, None
+        if process is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(process.pid, signal.SIGKILL)
+        process.wait(_STOP_TIMEOUT_S)
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()

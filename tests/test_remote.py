@@ -1,0 +1,475 @@
+"""Remote subscribers in one process: the merge, gaps, lag, flushes, heartbeats, publisher buffering.
+
+Every test that involves trimming, blocking or lag runs against a real
+redis-server (the ``redis_server`` fixture); the in-memory log runs the same
+semantics where the engine does not matter.
+"""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any
+
+import anyio
+import pytest
+from remote_call import call, control_only, is_media, oracle
+
+from realtime_session import RealtimeSession, SubscriberLagged, public
+from realtime_session import events as ev
+from realtime_session.providers import ScriptedProvider, TimedEvent
+from realtime_session.remote import (
+    LogEntry,
+    LogPosition,
+    LogRead,
+    LogUnavailable,
+    LogWrite,
+    MemoryLog,
+    PublisherLost,
+    RedisLog,
+    SessionLog,
+    SessionNotFound,
+    SessionState,
+    SessionStatus,
+    publish,
+    subscribe,
+)
+from realtime_session.remote import _subscriber
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Sequence
+
+    from redis_server import RedisServer
+
+    from realtime_session.remote import RemoteSubscription
+
+
+@asynccontextmanager
+async def opened(kind: str, server: RedisServer | None) -> AsyncIterator[SessionLog]:
+    if kind == "memory":
+        yield MemoryLog()
+        return
+    assert server is not None
+    async with RedisLog(server.url) as log:
+        yield log
+
+
+@pytest.fixture(params=["memory", "redis"])
+def engine(request: pytest.FixtureRequest) -> str:
+    kind: str = request.param
+    return kind
+
+
+@pytest.fixture
+def server(engine: str, request: pytest.FixtureRequest) -> RedisServer | None:
+    if engine == "memory":
+        return None
+    redis: RedisServer = request.getfixturevalue("redis_server")
+    return redis
+
+
+async def publish_script(
+    log: SessionLog, script: Sequence[TimedEvent], *, speed: float | None = None, **options: Any
+) -> tuple[str, list[public.RealtimeEvent]]:
+    """Run ``script`` through a published session; return its id and what a keeping-up
+    in-process subscriber saw."""
+    provider = ScriptedProvider(script, speed=speed)
+    async with provider.run() as stream:
+        session = RealtimeSession(stream)
+        local = session.events(media_buffer=100_000, max_pending=100_000)
+        async with publish(session, log, **options) as publisher, session:
+            seen = [event async for event in local]
+    return publisher.session_id, seen
+
+
+async def read_all(subscription: RemoteSubscription) -> list[public.RealtimeEvent]:
+    with anyio.fail_after(20):
+        async with subscription:
+            return [event async for event in subscription]
+
+
+def media_accounting(
+    events: Sequence[public.RealtimeEvent], subscription: RemoteSubscription
+) -> tuple[int, int]:
+    """(chunks delivered + marked dropped + flushed, chunks the publisher numbered)."""
+    delivered = sum(is_media(e) for e in events)
+    marked = sum(e.dropped for e in events if isinstance(e, public.MediaDropped))
+    assert marked == subscription.dropped_media
+    return delivered + marked + subscription.flushed_media, subscription.position.media
+
+
+async def test_a_reader_from_the_beginning_gets_what_an_in_process_subscriber_got(
+    engine: str, server: RedisServer | None
+) -> None:
+    async with opened(engine, server) as log:
+        session_id, local = await publish_script(log, call(turns=3, chunks=20, barge_in=False))
+        remote = await read_all(subscribe(log, session_id, start="beginning", media_buffer=1000))
+    assert remote == local
+    assert isinstance(remote[-1], public.SessionClosed)
+
+
+async def test_the_merge_keeps_the_session_order_under_any_reply_shape(
+    engine: str, server: RedisServer | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Replies cut at 3 entries per lane, and every reply holding one lane only:
+    # an earlier event of the other lane is then always missing from the reply.
+    monkeypatch.setattr(_subscriber, "_READ_COUNT", 3)
+    async with opened(engine, server) as log:
+        session_id, local = await publish_script(log, call(turns=3, chunks=20, barge_in=False))
+        remote = await read_all(
+            subscribe(OneLaneAtATime(log), session_id, start="beginning", media_buffer=1000)
+        )
+    assert remote == local
+
+
+class OneLaneAtATime:
+    """A log whose every blocking read answers with a single lane, alternating.
+
+    Redis 7.0 serves a blocked ``XREAD`` on several keys with the one key that woke
+    it: later entries of one lane then arrive before earlier ones of the other.
+    """
+
+    def __init__(self, inner: SessionLog) -> None:
+        self._inner = inner
+        self._turn = 0
+
+    async def append(self, session_id: str, write: LogWrite) -> None:
+        await self._inner.append(session_id, write)
+
+    async def read(self, session_id: str, **options: Any) -> LogRead:
+        read = await self._inner.read(session_id, **options)
+        if options["block_s"] is None:
+            return read  # reads that do not block are atomic snapshots: that is the contract
+        self._turn += 1
+        if self._turn % 2 and read.control:
+            return LogRead(control=read.control, media=())
+        if read.media:
+            return LogRead(control=(), media=read.media)
+        return read
+
+    async def last(self, session_id: str) -> tuple[LogEntry | None, LogEntry | None]:
+        return await self._inner.last(session_id)
+
+    async def state(self, session_id: str) -> SessionState:
+        return await self._inner.state(session_id)
+
+
+async def test_a_live_reader_gets_only_what_is_published_after_it_entered(
+    engine: str, server: RedisServer | None
+) -> None:
+    async with opened(engine, server) as log:
+        send, receive = anyio.create_memory_object_stream[ev.RealtimeSessionEvent](16)
+        session = RealtimeSession(receive)
+        async with publish(session, log) as publisher, session:
+            await send.send(ev.InputTranscriptFinalForItem(item_id="u0", text="before"))
+            await publisher.wait_flushed()
+            while publisher.stats.appended < 2:  # the final and its commit
+                await anyio.sleep(0.01)
+            async with subscribe(log, publisher.session_id) as live:
+                await send.send(ev.InputTranscriptFinalForItem(item_id="u1", text="after"))
+                await send.aclose()
+                with anyio.fail_after(10):
+                    seen = [event async for event in live]
+    assert seen[0] == public.InputTranscriptFinal(text="after", item_id="u1")
+    assert isinstance(seen[-1], public.SessionClosed)
+    assert all(getattr(event, "text", None) != "before" for event in seen)
+
+
+async def test_a_reader_resumes_exactly_after_its_position(
+    engine: str, server: RedisServer | None
+) -> None:
+    async with opened(engine, server) as log:
+        session_id, local = await publish_script(log, call(turns=2, chunks=10, barge_in=False))
+        first = subscribe(log, session_id, start="beginning", media_buffer=1000)
+        async with first:
+            head = [await first.receive() for _ in range(15)]
+        rest = await read_all(subscribe(log, session_id, start=first.position, media_buffer=1000))
+    assert head + rest == local
+
+
+async def test_unknown_session_is_reported(engine: str, server: RedisServer | None) -> None:
+    async with opened(engine, server) as log:
+        with pytest.raises(SessionNotFound, match="nosuchsession"):
+            await read_all(subscribe(log, "nosuchsession", start="beginning"))
+
+
+async def test_a_slow_reader_loses_the_oldest_media_and_is_told_how_much(
+    engine: str, server: RedisServer | None
+) -> None:
+    async with opened(engine, server) as log:
+        session_id, local = await publish_script(log, call(turns=3, chunks=40, barge_in=False))
+        subscription = subscribe(log, session_id, start="beginning", media_buffer=5)
+        remote = await read_all(subscription)
+    assert control_only(remote) == control_only(local)
+    markers = [e for e in remote if isinstance(e, public.MediaDropped)]
+    assert markers and subscription.dropped_media > 0
+    accounted, published = media_accounting(remote, subscription)
+    assert accounted == published == 120
+    delivered_ms = sum(20.0 for e in remote if is_media(e))
+    assert delivered_ms + sum(m.dropped_ms for m in markers) == pytest.approx(120 * 20.0)
+
+
+async def test_media_trimmed_by_the_cap_is_marked_with_honest_counts(
+    engine: str, server: RedisServer | None
+) -> None:
+    async with opened(engine, server) as log:
+        script = call(turns=2, chunks=300, barge_in=False)
+        session_id, local = await publish_script(log, script, media_maxlen=10)
+        subscription = subscribe(log, session_id, start="beginning", media_buffer=10_000)
+        remote = await read_all(subscription)
+    assert control_only(remote) == control_only(local)
+    markers = [e for e in remote if isinstance(e, public.MediaDropped)]
+    # Redis trims whole nodes of 100 entries ("~"); the memory log trims exactly.
+    assert 300 <= subscription.dropped_media <= 590
+    assert sum(m.dropped_ms for m in markers) == pytest.approx(subscription.dropped_media * 20.0)
+    accounted, published = media_accounting(remote, subscription)
+    assert accounted == published == 600
+    # A marker stands where the chunks stood: before the first event after them.
+    delivered = [e for e in remote if is_media(e)]
+    assert delivered == [e for e in local if is_media(e)][-len(delivered) :]
+
+
+async def test_media_of_an_interrupted_response_is_flushed_not_delivered(
+    engine: str, server: RedisServer | None
+) -> None:
+    async with opened(engine, server) as log:
+        # Paced like a live call, so the interrupted answer's chunks reach the log.
+        script = call(turns=2, chunks=20, pace_s=0.005)
+        session_id, local = await publish_script(log, script, speed=1.0)
+        subscription = subscribe(log, session_id, start="beginning", media_buffer=1000)
+        remote = await read_all(subscription)
+    # Read after the fact, the interrupted answer's chunks were still waiting for this
+    # reader when its Interrupted arrived: they are flushed, as in process.
+    heard_in_process = [e for e in local if is_media(e) and e.response_id == "r1"]
+    assert len(heard_in_process) >= 5
+    assert subscription.flushed_media == len(heard_in_process)
+    assert not [e for e in remote if is_media(e) and e.response_id == "r1"]
+    assert control_only(remote) == control_only(local)
+    accounted, published = media_accounting(remote, subscription)
+    assert accounted == published
+
+
+async def test_a_reader_past_max_pending_fails_with_subscriber_lagged(
+    engine: str, server: RedisServer | None
+) -> None:
+    async with opened(engine, server) as log:
+        session_id, _ = await publish_script(log, call(turns=3, chunks=20))
+        subscription = subscribe(log, session_id, start="beginning", max_pending=10)
+        with pytest.raises(SubscriberLagged, match="max_pending=10") as lagged:
+            await read_all(subscription)
+    assert lagged.value.pending > 10
+
+
+async def test_concurrent_receivers_share_the_events_and_never_hang(
+    engine: str, server: RedisServer | None
+) -> None:
+    async with opened(engine, server) as log:
+        session_id, local = await publish_script(log, call(turns=3, chunks=20))
+        subscription = subscribe(log, session_id, start="beginning", media_buffer=1000)
+        got: list[list[public.RealtimeEvent]] = [[], []]
+
+        async def drain(mine: list[public.RealtimeEvent]) -> None:
+            async for event in subscription:
+                mine.append(event)
+
+        with anyio.fail_after(20):
+            async with subscription, anyio.create_task_group() as task_group:
+                task_group.start_soon(drain, got[0])
+                task_group.start_soon(drain, got[1])
+    assert sorted(map(repr, got[0] + got[1])) == sorted(map(repr, local))
+
+
+async def test_cancelling_a_blocked_receive_loses_nothing(
+    engine: str, server: RedisServer | None
+) -> None:
+    async with opened(engine, server) as log:
+        send, receive = anyio.create_memory_object_stream[ev.RealtimeSessionEvent](16)
+        session = RealtimeSession(receive)
+        async with publish(session, log) as publisher, session:
+            await publisher.wait_flushed()
+            async with subscribe(log, publisher.session_id) as remote:
+                with anyio.move_on_after(0.2):
+                    await remote.receive()  # blocked on the log, then cancelled
+                await send.send(ev.InputTranscriptFinalForItem(item_id="u1", text="hello"))
+                with anyio.fail_after(10):
+                    assert await remote.receive() == public.InputTranscriptFinal(
+                        text="hello", item_id="u1"
+                    )
+            send.close()
+
+
+async def test_a_publisher_that_stops_early_is_reported_as_lost(
+    engine: str, server: RedisServer | None
+) -> None:
+    async with opened(engine, server) as log:
+        send, receive = anyio.create_memory_object_stream[ev.RealtimeSessionEvent](16)
+        async with RealtimeSession(receive) as session:
+            async with publish(session, log, heartbeat_s=0.1) as publisher:
+                await send.send(ev.InputTranscriptFinalForItem(item_id="u1", text="hello"))
+                await publisher.wait_flushed()
+                while publisher.stats.appended < 2:
+                    await anyio.sleep(0.01)
+            # The session goes on without its publisher.
+            remote = subscribe(log, publisher.session_id, start="beginning")
+            with pytest.raises(PublisherLost, match="stopped publishing"):
+                await read_all(remote)
+            assert remote.position.control == 2  # everything published was delivered first
+            send.close()
+
+
+class Vanishing:
+    """A log whose publisher side goes silent, as a killed worker does."""
+
+    def __init__(self, inner: SessionLog) -> None:
+        self.inner = inner
+        self.silent = False
+
+    async def append(self, session_id: str, write: LogWrite) -> None:
+        if self.silent:
+            raise LogUnavailable("the worker is gone")
+        await self.inner.append(session_id, write)
+
+
+async def test_a_vanished_publisher_is_reported_within_the_heartbeat_bound(
+    engine: str, server: RedisServer | None
+) -> None:
+    async with opened(engine, server) as log:
+        worker = Vanishing(log)
+        send, receive = anyio.create_memory_object_stream[ev.RealtimeSessionEvent](16)
+        async with RealtimeSession(receive) as session:
+            async with publish(session, worker, heartbeat_s=0.1) as publisher:  # type: ignore[arg-type]
+                await publisher.wait_flushed()
+                async with subscribe(log, publisher.session_id) as remote:
+                    await anyio.sleep(0.5)  # quiet, but alive: no error
+                    worker.silent = True
+                    vanished = anyio.current_time()
+                    with pytest.raises(PublisherLost, match="heartbeat"), anyio.fail_after(5):
+                        await remote.receive()
+                    # Timeout 0.3 s after the last heartbeat, then one interval of 0.1 s.
+                    assert anyio.current_time() - vanished < 0.3 + 0.1 + 0.3
+                worker.silent = False
+            send.close()
+
+
+class Unreachable:
+    """A log that can be switched off, for the publisher's outage behaviour."""
+
+    def __init__(self, inner: SessionLog) -> None:
+        self.inner = inner
+        self.down = False
+
+    async def append(self, session_id: str, write: LogWrite) -> None:
+        if self.down:
+            raise LogUnavailable("connection refused")
+        await self.inner.append(session_id, write)
+
+    async def read(self, session_id: str, **options: Any) -> LogRead:
+        return await self.inner.read(session_id, **options)
+
+    async def last(self, session_id: str) -> tuple[LogEntry | None, LogEntry | None]:
+        return await self.inner.last(session_id)
+
+    async def state(self, session_id: str) -> SessionState:
+        return await self.inner.state(session_id)
+
+
+async def run_through_outage(
+    log: SessionLog, *, max_buffer: int
+) -> tuple[str, list[public.RealtimeEvent], float]:
+    """A call whose log is down for its middle third; returns how long the call took."""
+    flaky = Unreachable(log)
+    script = call(turns=3, chunks=30, barge_in=False)
+    third = len(script) // 3
+    send, receive = anyio.create_memory_object_stream[ev.RealtimeSessionEvent](len(script) + 1)
+    session = RealtimeSession(receive)
+    local = session.events(media_buffer=100_000, max_pending=100_000)
+    started = anyio.current_time()
+    async with publish(session, flaky, max_buffer=max_buffer, heartbeat_s=0.05) as publisher:
+        async with session:
+            for n, item in enumerate(script):
+                if n == third:
+                    await publisher.wait_flushed()
+                    flaky.down = True
+                elif n == 2 * third:
+                    elapsed = anyio.current_time() - started
+                    flaky.down = False
+                await send.send(item.event)
+                await anyio.sleep(0)
+            send.close()
+            seen = [event async for event in local]
+    return publisher.session_id, seen, elapsed
+
+
+async def test_an_unreachable_log_costs_the_call_nothing_and_a_short_outage_loses_nothing(
+    engine: str, server: RedisServer | None
+) -> None:
+    async with opened(engine, server) as log:
+        session_id, local, elapsed = await run_through_outage(log, max_buffer=10_000)
+        remote = await read_all(subscribe(log, session_id, start="beginning", media_buffer=1000))
+    assert elapsed < 2.0  # the session never waited for the log
+    assert remote == local
+
+
+async def test_a_long_outage_overflows_the_buffer_and_readers_see_the_gap(
+    engine: str, server: RedisServer | None
+) -> None:
+    async with opened(engine, server) as log:
+        session_id, local, _ = await run_through_outage(log, max_buffer=20)
+        subscription = subscribe(log, session_id, start="beginning", media_buffer=1000)
+        with pytest.raises(SubscriberLagged, match="missing from the log") as lagged:
+            await read_all(subscription)
+    # Media went first; then the oldest control events, which readers are told about.
+    assert lagged.value.pending > 0
+    delivered = control_only(local)[: subscription.position.control]
+    assert delivered and subscription.position.control < len(control_only(local))
+
+
+async def test_appending_a_batch_twice_keeps_each_entry_once(
+    engine: str, server: RedisServer | None
+) -> None:
+    async with opened(engine, server) as log:
+        entries = [
+            LogEntry(seq=n, control=n, media=0, media_ms=0.0, payload=f'{{"n":{n}}}')
+            for n in (1, 2, 3)
+        ]
+        write = LogWrite(
+            control=entries,
+            media=(),
+            status=SessionStatus.OPEN,
+            heartbeat_s=1.0,
+            heartbeat_timeout_s=3.0,
+            retention_s=60.0,
+            media_maxlen=100,
+        )
+        await log.append("s1", write)
+        await log.append("s1", write)  # a retry after an unanswered append
+        read = await log.read("s1", after_control=0, after_media=0, count=100, block_s=None)
+    assert [entry.seq for entry in read.control] == [1, 2, 3]
+
+
+async def test_redis_keys_share_a_hash_tag_and_expire_after_the_close(
+    redis_server: RedisServer,
+) -> None:
+    async with RedisLog(redis_server.url, prefix="rs") as log:
+        session_id, _ = await publish_script(
+            log, call(turns=1, chunks=5), retention_s=120.0, heartbeat_s=0.5
+        )
+        keys = log.keys(session_id)
+        assert keys == (
+            f"rs:{{{session_id}}}:control",
+            f"rs:{{{session_id}}}:media",
+            f"rs:{{{session_id}}}:state",
+        )
+        client = log.client
+        for key in keys:
+            ttl = await client.pttl(key)
+            assert 100_000 < ttl <= 120_000, key
+        assert await client.get(keys[2]) == b"closed"
+        assert await client.xlen(keys[0]) > 0
+        assert await client.xlen(keys[1]) == 5
+        assert await log.state(session_id) == SessionState(status=SessionStatus.CLOSED)
+
+
+async def test_a_position_is_a_plain_value() -> None:
+    assert LogPosition() == LogPosition(seq=0, control=0, media=0, media_ms=0.0)
+    with pytest.raises(ValueError, match="start"):
+        subscribe(MemoryLog(), "s", start="middle")  # type: ignore[arg-type]
