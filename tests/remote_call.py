@@ -3,6 +3,8 @@
 ``python tests/remote_call.py URL [options]`` runs the call through a session
 published to the Redis log at URL. It prints ``SESSION <id>`` once the log
 knows the session, and ``DONE <elapsed seconds>`` after the session closed.
+``python tests/remote_call.py URL --read SESSION`` reads a session from the
+beginning and prints every event as a JSON line.
 """
 
 from __future__ import annotations
@@ -19,10 +21,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from helpers import audio, spoken
 
-from realtime_session import RealtimeSession, public
+from realtime_session import RealtimeSession, codec, public
 from realtime_session import events as ev
 from realtime_session.providers import ScriptedProvider, TimedEvent
-from realtime_session.remote import RedisLog, publish
+from realtime_session.remote import RedisLog, publish, subscribe
 
 CHUNK_MS = 20
 
@@ -92,7 +94,7 @@ def control_only(events: list[public.RealtimeEvent]) -> list[public.RealtimeEven
 
 
 async def _publish_call(args: argparse.Namespace) -> None:
-    script = call(args.turns, args.chunks, pace_s=args.pace)
+    script = call(args.turns, args.chunks, pace_s=args.pace, barge_in=not args.no_barge_in)
     started = time.monotonic()
     async with RedisLog(args.url) as log:
         provider = ScriptedProvider(script, speed=1.0 if args.pace else None)
@@ -110,18 +112,33 @@ async def _publish_call(args: argparse.Namespace) -> None:
     print(f"DONE {time.monotonic() - started:.3f}", flush=True)
 
 
+async def _read_session(args: argparse.Namespace) -> None:
+    """Print every event of the session as a JSON line; a failure as ``ERROR <name>``."""
+    async with RedisLog(args.url) as log:
+        subscription = subscribe(log, args.read, start="beginning", media_buffer=100_000)
+        try:
+            async with subscription:
+                async for event in subscription:
+                    print(codec.to_json(event), flush=True)
+        except Exception as error:
+            print(f"ERROR {type(error).__name__} {error}", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("url")
+    parser.add_argument("--read", metavar="SESSION", help="read this session instead")
     parser.add_argument("--backend", default="asyncio")
     parser.add_argument("--turns", type=int, default=3)
     parser.add_argument("--chunks", type=int, default=20)
     parser.add_argument("--pace", type=float, default=0.0)
+    parser.add_argument("--no-barge-in", action="store_true")
     parser.add_argument("--heartbeat", type=float, default=1.0)
     parser.add_argument("--media-maxlen", type=int, default=1000)
     parser.add_argument("--hold", type=float, default=0.0, help="seconds to wait before the call")
     args = parser.parse_args()
-    anyio.run(functools.partial(_publish_call, args), backend=args.backend)
+    run = _read_session if args.read else _publish_call
+    anyio.run(functools.partial(run, args), backend=args.backend)
 
 
 if __name__ == "__main__":
