@@ -5,6 +5,8 @@
 from standard input) through a session as fast as it goes and prints the
 canonical transcript and the session's counters, or with ``--json`` every
 public event as one JSON line.
+``python -m realtime_session tail URL SESSION_ID`` follows a session another
+process publishes to Redis (:mod:`realtime_session._cli_remote`).
 
 stdout carries only what the command is for: the demo's display, the
 transcript, or the JSON lines. Logs and error messages go to stderr. The
@@ -36,6 +38,7 @@ import structlog
 from . import codec, public
 from . import events as ev
 from . import transcript as tr
+from ._cli_remote import add_publish_option, add_tail_command, tail
 from ._demo import DEFAULT_SPEED, DEFAULT_STALLED_BUFFER, run_demo
 from ._session import RealtimeSession
 from .providers import TraceFormatError
@@ -105,7 +108,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "demo":
             return anyio.run(
                 functools.partial(
-                    run_demo, speed=args.speed, stalled_buffer=args.stalled_buffer, out=out
+                    run_demo,
+                    speed=args.speed,
+                    stalled_buffer=args.stalled_buffer,
+                    out=out,
+                    publish_to=args.publish,
+                    err=err,
+                ),
+                backend=args.backend,
+            )
+        if args.command == "tail":
+            return anyio.run(
+                functools.partial(
+                    tail,
+                    args.url,
+                    args.session_id,
+                    as_json=args.json,
+                    live=args.live,
+                    out=out,
+                    err=err,
                 ),
                 backend=args.backend,
             )
@@ -177,6 +198,7 @@ def build_parser(prog: str = "realtime-session") -> argparse.ArgumentParser:
         metavar="CHUNKS",
         help="media buffer of the stalled listener (default: %(default)s)",
     )
+    add_publish_option(demo)
     replay_parser = commands.add_parser(
         "replay",
         parents=[common],
@@ -203,6 +225,7 @@ def build_parser(prog: str = "realtime-session") -> argparse.ArgumentParser:
         action="store_true",
         help="print every public event, audio included, as one JSON line each, and nothing else",
     )
+    add_tail_command(commands, common)
     return parser
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import importlib.resources
 import json
+import sys
 from collections import Counter
 from typing import TYPE_CHECKING, Final, TextIO, final
 
@@ -32,6 +33,7 @@ import anyio.lowlevel
 from . import events as ev
 from . import public
 from . import transcript as tr
+from ._cli_remote import publishing
 from ._errors import ToolError
 from ._session import RealtimeSession
 from .providers.openai import OpenAIRealtimeTranslator
@@ -463,8 +465,14 @@ async def run_demo(
     speed: float = DEFAULT_SPEED,
     stalled_buffer: int = DEFAULT_STALLED_BUFFER,
     out: TextIO,
+    publish_to: str | None = None,
+    err: TextIO = sys.stderr,
 ) -> int:
-    """Run the demo, printing to ``out``; return the exit code (0, or 1 if the session failed)."""
+    """Run the demo, printing to ``out``; return the exit code (0, or 1 if the session failed).
+
+    With ``publish_to`` (a ``redis://`` URL) the session is also published there,
+    and its id is printed to ``err``, for ``tail`` in another terminal.
+    """
     script, translator = load_demo_script()
     provider = ScriptedProvider(script, speed=speed)
     send, receive = anyio.create_memory_object_stream[ev.RealtimeSessionEvent](provider.buffer)
@@ -492,7 +500,11 @@ async def run_demo(
         f"  stalled listener: reads nothing until the end, media buffer of {stalled_buffer} chunks"
     )
     console.line()
-    async with session, anyio.create_task_group() as task_group:
+    async with (
+        publishing(session, publish_to, err),
+        session,
+        anyio.create_task_group() as task_group,
+    ):
         task_group.start_soon(_play_recording, provider, send, confirmations)
         task_group.start_soon(player.run, player_subscription)
         await display.run(display_subscription)

@@ -82,6 +82,15 @@ def _connection_failures() -> tuple[type[BaseException], ...]:
     return (coredis.exceptions.ConnectionError, TimeoutError, OSError)
 
 
+def _sole_exception(group: BaseExceptionGroup[BaseException]) -> BaseException | None:
+    inner: BaseException = group
+    while isinstance(inner, BaseExceptionGroup):
+        if len(inner.exceptions) != 1:
+            return None
+        inner = inner.exceptions[0]
+    return inner
+
+
 @final
 class _Flush:
     __slots__ = ("done", "error", "writes")
@@ -179,17 +188,25 @@ class RedisLog(anyio.AsyncContextManagerMixin):
 
     @asynccontextmanager
     async def __asynccontextmanager__(self) -> AsyncGenerator[Self]:
-        async with AsyncExitStack() as stack:
-            if self._url is not None:
-                await stack.enter_async_context(self._client)
-            task_group = await stack.enter_async_context(anyio.create_task_group())
-            self._running = True
-            task_group.start_soon(self._write, name="RedisLog writer")
-            try:
-                yield self
-            finally:
-                self._running = False
-                task_group.cancel_scope.cancel()
+        try:
+            async with AsyncExitStack() as stack:
+                if self._url is not None:
+                    await stack.enter_async_context(self._client)
+                task_group = await stack.enter_async_context(anyio.create_task_group())
+                self._running = True
+                task_group.start_soon(self._write, name="RedisLog writer")
+                try:
+                    yield self
+                finally:
+                    self._running = False
+                    task_group.cancel_scope.cancel()
+        except BaseExceptionGroup as group:
+            # Our writer and coredis's connection tasks never raise into their groups:
+            # one exception is the body's own, so hand it back as it was raised.
+            leaf = _sole_exception(group)
+            if leaf is None:
+                raise
+            raise leaf from None
 
     # -- appending ------------------------------------------------------------
 
