@@ -2,7 +2,8 @@
 
 It is started by pid and stopped by pid. If the test process dies first, the
 kernel stops it too (``PR_SET_PDEATHSIG``), so no server outlives a test run.
-A missing ``redis-server`` fails the test: it is installed by ``.ci/run``.
+A missing ``redis-server`` is an error, never a reason to skip: ``.ci/run``
+installs it. The benchmarks use this module too.
 """
 
 from __future__ import annotations
@@ -17,8 +18,6 @@ import subprocess
 import sys
 import time
 from typing import TYPE_CHECKING, Final, final
-
-import pytest
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -59,9 +58,9 @@ class RedisServer:
     def __init__(self, directory: Path) -> None:
         executable = shutil.which("redis-server")
         if executable is None:
-            pytest.fail(
-                "redis-server is not installed: the remote tests need a real server "
-                "(apt-get install redis-server; .ci/run installs it)"
+            raise RuntimeError(
+                "redis-server is not installed: the remote tests and benchmarks need a real "
+                "server (apt-get install redis-server; .ci/run installs it)"
             )
         self._executable = executable
         self._directory = directory
@@ -105,7 +104,7 @@ class RedisServer:
                 log = self._directory / "redis.log"
                 text = log.read_text() if log.exists() else ""
                 self.stop()
-                pytest.fail(f"redis-server did not answer PING on port {self.port}:\n{text}")
+                raise RuntimeError(f"redis-server did not answer PING on port {self.port}:\n{text}")
             time.sleep(0.01)
 
     def stop(self) -> None:

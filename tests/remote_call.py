@@ -14,6 +14,7 @@ import functools
 import sys
 import time
 from pathlib import Path
+from typing import TypeGuard
 
 import anyio
 
@@ -85,7 +86,9 @@ async def oracle(script: list[TimedEvent]) -> list[public.RealtimeEvent]:
             return [event async for event in subscription]
 
 
-def is_media(event: public.RealtimeEvent) -> bool:
+def is_media(
+    event: public.RealtimeEvent,
+) -> TypeGuard[public.OutputAudioChunk | public.OutputVideoChunk]:
     return isinstance(event, public.OutputAudioChunk | public.OutputVideoChunk)
 
 

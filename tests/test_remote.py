@@ -8,11 +8,13 @@ semantics where the engine does not matter.
 from __future__ import annotations
 
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import anyio
+import anyio.lowlevel
 import pytest
-from remote_call import call, control_only, is_media, oracle
+from helpers import wait_until
+from remote_call import call, control_only, is_media
 
 from realtime_session import RealtimeSession, SubscriberLagged, public
 from realtime_session import events as ev
@@ -25,22 +27,25 @@ from realtime_session.remote import (
     LogWrite,
     MemoryLog,
     PublisherLost,
+    PublisherStats,
     RedisLog,
     SessionLog,
     SessionNotFound,
     SessionState,
     SessionStatus,
+    _subscriber,
     publish,
     subscribe,
 )
-from realtime_session.remote import _subscriber
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Sequence
+    from collections.abc import AsyncIterator, Callable, Sequence
 
     from redis_server import RedisServer
 
     from realtime_session.remote import RemoteSubscription
+
+    Done: TypeAlias = Callable[[BaseException | None], object]
 
 
 @asynccontextmanager
@@ -72,13 +77,20 @@ async def publish_script(
 ) -> tuple[str, list[public.RealtimeEvent]]:
     """Run ``script`` through a published session; return its id and what a keeping-up
     in-process subscriber saw."""
+    session_id, seen, _ = await publish_script_with_stats(log, script, speed=speed, **options)
+    return session_id, seen
+
+
+async def publish_script_with_stats(
+    log: SessionLog, script: Sequence[TimedEvent], *, speed: float | None = None, **options: Any
+) -> tuple[str, list[public.RealtimeEvent], PublisherStats]:
     provider = ScriptedProvider(script, speed=speed)
     async with provider.run() as stream:
         session = RealtimeSession(stream)
         local = session.events(media_buffer=100_000, max_pending=100_000)
         async with publish(session, log, **options) as publisher, session:
             seen = [event async for event in local]
-    return publisher.session_id, seen
+    return publisher.session_id, seen, publisher.stats
 
 
 async def read_all(subscription: RemoteSubscription) -> list[public.RealtimeEvent]:
@@ -132,8 +144,8 @@ class OneLaneAtATime:
         self._inner = inner
         self._turn = 0
 
-    async def append(self, session_id: str, write: LogWrite) -> None:
-        await self._inner.append(session_id, write)
+    def append(self, session_id: str, write: LogWrite, done: Done) -> None:
+        self._inner.append(session_id, write, done)
 
     async def read(self, session_id: str, **options: Any) -> LogRead:
         read = await self._inner.read(session_id, **options)
@@ -162,8 +174,7 @@ async def test_a_live_reader_gets_only_what_is_published_after_it_entered(
         async with publish(session, log) as publisher, session:
             await send.send(ev.InputTranscriptFinalForItem(item_id="u0", text="before"))
             await publisher.wait_flushed()
-            while publisher.stats.appended < 2:  # the final and its commit
-                await anyio.sleep(0.01)
+            await wait_until(lambda: publisher.stats.appended >= 2)  # the final and its commit
             async with subscribe(log, publisher.session_id) as live:
                 await send.send(ev.InputTranscriptFinalForItem(item_id="u1", text="after"))
                 await send.aclose()
@@ -234,14 +245,19 @@ async def test_media_of_an_interrupted_response_is_flushed_not_delivered(
     async with opened(engine, server) as log:
         # Paced like a live call, so the interrupted answer's chunks reach the log.
         script = call(turns=2, chunks=20, pace_s=0.005)
-        session_id, local = await publish_script(log, script, speed=1.0)
+        session_id, local, stats = await publish_script_with_stats(log, script, speed=1.0)
         subscription = subscribe(log, session_id, start="beginning", media_buffer=1000)
         remote = await read_all(subscription)
     # Read after the fact, the interrupted answer's chunks were still waiting for this
-    # reader when its Interrupted arrived: they are flushed, as in process.
-    heard_in_process = [e for e in local if is_media(e) and e.response_id == "r1"]
-    assert len(heard_in_process) >= 5
-    assert subscription.flushed_media == len(heard_in_process)
+    # reader when its Interrupted arrived: they are flushed, as in process. (Those still
+    # queued for the publisher at the barge-in were flushed there, and never reached the log.)
+    interrupted = [
+        item.event
+        for item in script
+        if isinstance(item.event, ev.OutputAudioChunk) and item.event.response_id == "r1"
+    ]
+    assert subscription.flushed_media >= 5
+    assert subscription.flushed_media + stats.flushed_media == len(interrupted) == 10
     assert not [e for e in remote if is_media(e) and e.response_id == "r1"]
     assert control_only(remote) == control_only(local)
     accounted, published = media_accounting(remote, subscription)
@@ -268,8 +284,7 @@ async def test_concurrent_receivers_share_the_events_and_never_hang(
         got: list[list[public.RealtimeEvent]] = [[], []]
 
         async def drain(mine: list[public.RealtimeEvent]) -> None:
-            async for event in subscription:
-                mine.append(event)
+            mine.extend([event async for event in subscription])
 
         with anyio.fail_after(20):
             async with subscription, anyio.create_task_group() as task_group:
@@ -306,8 +321,7 @@ async def test_a_publisher_that_stops_early_is_reported_as_lost(
             async with publish(session, log, heartbeat_s=0.1) as publisher:
                 await send.send(ev.InputTranscriptFinalForItem(item_id="u1", text="hello"))
                 await publisher.wait_flushed()
-                while publisher.stats.appended < 2:
-                    await anyio.sleep(0.01)
+                await wait_until(lambda: publisher.stats.appended >= 2)
             # The session goes on without its publisher.
             remote = subscribe(log, publisher.session_id, start="beginning")
             with pytest.raises(PublisherLost, match="stopped publishing"):
@@ -323,10 +337,11 @@ class Vanishing:
         self.inner = inner
         self.silent = False
 
-    async def append(self, session_id: str, write: LogWrite) -> None:
+    def append(self, session_id: str, write: LogWrite, done: Done) -> None:
         if self.silent:
-            raise LogUnavailable("the worker is gone")
-        await self.inner.append(session_id, write)
+            done(LogUnavailable("the worker is gone"))
+            return
+        self.inner.append(session_id, write, done)
 
 
 async def test_a_vanished_publisher_is_reported_within_the_heartbeat_bound(
@@ -357,10 +372,11 @@ class Unreachable:
         self.inner = inner
         self.down = False
 
-    async def append(self, session_id: str, write: LogWrite) -> None:
+    def append(self, session_id: str, write: LogWrite, done: Done) -> None:
         if self.down:
-            raise LogUnavailable("connection refused")
-        await self.inner.append(session_id, write)
+            done(LogUnavailable("connection refused"))
+            return
+        self.inner.append(session_id, write, done)
 
     async def read(self, session_id: str, **options: Any) -> LogRead:
         return await self.inner.read(session_id, **options)
@@ -383,19 +399,21 @@ async def run_through_outage(
     session = RealtimeSession(receive)
     local = session.events(media_buffer=100_000, max_pending=100_000)
     started = anyio.current_time()
-    async with publish(session, flaky, max_buffer=max_buffer, heartbeat_s=0.05) as publisher:
-        async with session:
-            for n, item in enumerate(script):
-                if n == third:
-                    await publisher.wait_flushed()
-                    flaky.down = True
-                elif n == 2 * third:
-                    elapsed = anyio.current_time() - started
-                    flaky.down = False
-                await send.send(item.event)
-                await anyio.sleep(0)
-            send.close()
-            seen = [event async for event in local]
+    async with (
+        publish(session, flaky, max_buffer=max_buffer, heartbeat_s=0.05) as publisher,
+        session,
+    ):
+        for n, item in enumerate(script):
+            if n == third:
+                await publisher.wait_flushed()
+                flaky.down = True
+            elif n == 2 * third:
+                elapsed = anyio.current_time() - started
+                flaky.down = False
+            await send.send(item.event)
+            await anyio.lowlevel.checkpoint()
+        send.close()
+        seen = [event async for event in local]
     return publisher.session_id, seen, elapsed
 
 
@@ -440,8 +458,14 @@ async def test_appending_a_batch_twice_keeps_each_entry_once(
             retention_s=60.0,
             media_maxlen=100,
         )
-        await log.append("s1", write)
-        await log.append("s1", write)  # a retry after an unanswered append
+        for _ in range(2):  # the second is a retry after an unanswered append
+            appended = anyio.Event()
+
+            def done(_error: BaseException | None, appended: anyio.Event = appended) -> None:
+                appended.set()
+
+            log.append("s1", write, done)
+            await appended.wait()
         read = await log.read("s1", after_control=0, after_media=0, count=100, block_s=None)
     assert [entry.seq for entry in read.control] == [1, 2, 3]
 

@@ -121,7 +121,7 @@ async def test_a_reader_process_gets_every_event_of_a_live_call(
     backend = backend_name(anyio_backend)
     expected = control_only(await oracle(call(3, 20)))
     async with worker(redis_server.url, backend, "--pace", "0.01", "--hold", "0.3") as (
-        publisher,
+        _,
         output,
         session_id,
     ):

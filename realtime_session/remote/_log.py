@@ -26,7 +26,7 @@ and :class:`~realtime_session.remote.RedisLog` are the two shipped here.
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol, final
 
 import attrs
@@ -110,15 +110,21 @@ class SessionLog(Protocol):
     :func:`~realtime_session.remote.subscribe` need from an engine.
 
     Implementations must be safe to use from many tasks at once on one event
-    loop. Failures to reach the engine raise
+    loop. Failures to reach the engine are reported as (or raise)
     :class:`~realtime_session.remote.LogUnavailable`.
     """
 
-    async def append(self, session_id: str, write: LogWrite) -> None:
-        """Append ``write``'s entries and record its state, atomically per session.
+    def append(
+        self, session_id: str, write: LogWrite, done: Callable[[BaseException | None], object]
+    ) -> None:
+        """Queue ``write`` for the log and return at once, without waiting for it.
 
-        Entries whose ``seq`` is not above the lane's last one are already in
-        the log (a retried batch) and are skipped.
+        Its entries and state are applied atomically per session; entries whose
+        ``seq`` is not above their lane's last one are already in the log (a
+        retried batch) and are skipped. ``done`` is called once, on the same
+        event loop, with ``None`` when the write is in the log or with the
+        exception that kept it out (possibly before ``append`` returns). A log
+        may coalesce the writes of many sessions into one round trip.
         """
         ...
 
@@ -127,11 +133,13 @@ class SessionLog(Protocol):
         session_id: str,
         *,
         after_control: int,
-        after_media: int,
+        after_media: int | None,
         count: int,
         block_s: float | None,
     ) -> LogRead:
         """Entries with ``seq`` above the cursors, at most ``count`` per lane.
+
+        ``after_media=None`` reads the control lane only.
 
         With ``block_s``, wait up to that long for the first entry when there is
         none yet (an empty read means the time ran out); without it, return at

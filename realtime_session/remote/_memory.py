@@ -11,7 +11,7 @@ import anyio.lowlevel
 from ._log import LogEntry, LogRead, LogWrite, SessionState, SessionStatus
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
 
 def _seq(entry: LogEntry) -> int:
@@ -74,7 +74,9 @@ class MemoryLog:
             return None
         return stored
 
-    async def append(self, session_id: str, write: LogWrite) -> None:
+    def append(
+        self, session_id: str, write: LogWrite, done: Callable[[BaseException | None], object]
+    ) -> None:
         stored = self._get(session_id)
         if stored is None:
             stored = self._sessions[session_id] = _Stored()
@@ -91,14 +93,14 @@ class MemoryLog:
         if changed is not None:
             stored.changed = None
             changed.set()
-        await anyio.lowlevel.checkpoint()
+        done(None)
 
     async def read(
         self,
         session_id: str,
         *,
         after_control: int,
-        after_media: int,
+        after_media: int | None,
         count: int,
         block_s: float | None,
     ) -> LogRead:
@@ -109,7 +111,7 @@ class MemoryLog:
                 stored = self._get(session_id)
                 if stored is not None:
                     control = _after(stored.control, after_control, count)
-                    media = _after(stored.media, after_media, count)
+                    media = [] if after_media is None else _after(stored.media, after_media, count)
                     if control or media or block_s is None:
                         return LogRead(control=control, media=media)
                     if stored.changed is None:

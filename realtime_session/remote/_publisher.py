@@ -1,14 +1,14 @@
 """Publishing a session's public events to a session log.
 
 :func:`publish` subscribes to the session like any other subscriber and runs
-two tasks: a pump that numbers and encodes each event into a bounded buffer
-without ever awaiting the log, and a writer that appends what is buffered,
-one batch per round trip, and renews the heartbeat. The session never waits
-for either: the pump's subscription is an ordinary one, and when the log
-cannot be reached the writer keeps the buffer (within ``max_buffer``) and
-retries; what does not fit is dropped, oldest media first, and the numbering
-keeps the hole, so readers see it: media as ``MediaDropped``, control events as
-``SubscriberLagged``. Nothing is lost silently.
+one task that numbers and encodes what the session published into a bounded
+buffer, appends the buffer to the log (one batch per round trip), and renews
+the heartbeat when the call is quiet. The session never waits for it: its
+subscription is an ordinary one. When the log cannot be reached, the task
+keeps the buffer (within ``max_buffer``) and retries; what does not fit is
+dropped, oldest media first, and the numbering keeps the hole, so readers see
+it: media as ``MediaDropped``, control events as ``SubscriberLagged``. Nothing
+is lost silently.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from .._log import library_logger
 from ._log import LogEntry, LogWrite, SessionStatus
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncGenerator
+    from collections.abc import AsyncGenerator, Sequence
 
     import structlog.typing
 
@@ -54,7 +54,9 @@ class PublisherStats:
     ``appended`` counts entries the log confirmed; ``buffered`` those waiting
     for it; ``dropped_control`` and ``dropped_media`` those the bounded buffer
     let go while the log was unreachable (readers see them as lag and as
-    ``MediaDropped``); ``failed_appends`` counts appends that failed and were
+    ``MediaDropped``); ``flushed_media`` counts chunks of interrupted responses
+    that a barge-in flushed before they reached the log (as it flushes them
+    for any subscriber); ``failed_appends`` counts appends that failed and were
     retried.
     """
 
@@ -62,6 +64,7 @@ class PublisherStats:
     buffered: int
     dropped_control: int
     dropped_media: int
+    flushed_media: int
     failed_appends: int
 
 
@@ -103,8 +106,17 @@ class Publisher:
         self._media_ms = 0.0
         self._closing = False  # SessionClosed is buffered
         self._detaching = False
+        self._ended = False  # the subscription delivered SessionClosed
         self._finished = anyio.Event()
-        self._wake: anyio.Event | None = None
+        self._in_flight: LogWrite | None = None
+        self._submitting = False
+        self._final_written = False
+        self._unreachable = False
+        self._retry_s = _RETRY_FIRST_S
+        self._retry_at = 0.0
+        self._timer_wake: anyio.Event | None = None
+        self._last_write = 0.0
+        self._flushed_before = 0
         self._flushed: anyio.Event | None = None
         self._appended = 0
         self._written = False
@@ -124,6 +136,7 @@ class Publisher:
             buffered=len(self._control) + len(self._media_entries),
             dropped_control=self._dropped_control,
             dropped_media=self._dropped_media,
+            flushed_media=self._flushed_before + self._subscription.flushed_media,
             failed_appends=self._failed_appends,
         )
 
@@ -145,29 +158,38 @@ class Publisher:
             media=self._media, media_buffer=_OWN_MEDIA_BUFFER, max_pending=_OWN_MAX_PENDING
         )
 
-    # -- the pump: session events into numbered, encoded entries ----------------
+    # -- taking the session's events: numbered, encoded entries ------------------
 
-    async def _pump(self) -> None:
-        subscription = self._subscription
-        while True:
-            try:
-                self._add(await subscription.receive())
-                while True:
-                    self._add(subscription.receive_nowait())
-            except anyio.WouldBlock:
-                pass
-            except anyio.EndOfStream:
-                self._notify_writer()
-                return
-            except SubscriberLagged as lagged:
-                # Only a starved process gets here. The events the session released are
-                # gone: number them as lost, so readers see the hole as lag.
-                self._logger.error("remote_publisher_lagged", pending=lagged.pending)
-                self._seq += lagged.pending
-                self._control_count += lagged.pending
-                self._dropped_control += lagged.pending
-                self._subscription = subscription = self._subscribe()
-            self._notify_writer()
+    async def _wait_for_events(self) -> None:
+        try:
+            self._add(await self._subscription.receive())
+        except anyio.EndOfStream:
+            self._ended = True
+        except SubscriberLagged as lagged:
+            self._lagged(lagged)
+
+    def _drain(self) -> None:
+        """Take every event the session published meanwhile, without waiting."""
+        receive_nowait = self._subscription.receive_nowait
+        try:
+            while True:
+                self._add(receive_nowait())
+        except anyio.WouldBlock:
+            pass
+        except anyio.EndOfStream:
+            self._ended = True
+        except SubscriberLagged as lagged:
+            self._lagged(lagged)
+
+    def _lagged(self, lagged: SubscriberLagged) -> None:
+        # Only a starved process gets here. The events the session released are gone:
+        # number them as lost, so readers see the hole as lag.
+        self._logger.error("remote_publisher_lagged", pending=lagged.pending)
+        self._seq += lagged.pending
+        self._control_count += lagged.pending
+        self._dropped_control += lagged.pending
+        self._flushed_before += self._subscription.flushed_media
+        self._subscription = self._subscribe()
 
     def _add(self, event: public.RealtimeEvent) -> None:
         if type(event) is public.MediaDropped:
@@ -223,71 +245,122 @@ class Publisher:
             self._control.popleft()
             self._dropped_control += 1
 
-    def _notify_writer(self) -> None:
-        wake = self._wake
+    # -- writing: buffered entries into the log, and the heartbeat ----------------
+
+    async def _take_events(self) -> None:
+        """The task that takes the session's events and hands them to the log.
+
+        It never waits for the log: one append is on its way at a time, and what
+        the session publishes meanwhile collects in the buffer and goes with the
+        next one, so batches grow with the load, not the number of round trips.
+        """
+        while not self._ended:
+            await self._wait_for_events()
+            self._drain()
+            self._submit()
+
+    def _submit(self, *, heartbeat: bool = False) -> None:
+        """Start the next append, if none is on its way and there is something to write."""
+        if self._in_flight is not None or self._submitting or self._final_written:
+            return
+        self._submitting = True
+        try:
+            # A failure (perhaps reported before append() returned) sets a time to
+            # retry at: until then the timer, not this loop, tries again.
+            while (
+                self._in_flight is None
+                and not self._final_written
+                and anyio.current_time() >= self._retry_at
+            ):
+                control = list(itertools.islice(self._control, _BATCH))
+                media = list(itertools.islice(self._media_entries, _BATCH))
+                last_batch = len(control) == len(self._control) and len(media) == len(
+                    self._media_entries
+                )
+                if self._closing and last_batch:
+                    status = SessionStatus.CLOSED
+                elif (self._detaching or self._ended) and last_batch:
+                    status = SessionStatus.DETACHED
+                elif control or media or heartbeat:
+                    status = SessionStatus.OPEN
+                else:
+                    return
+                heartbeat = False
+                write = LogWrite(
+                    control=control,
+                    media=media,
+                    status=status,
+                    heartbeat_s=self._heartbeat_s,
+                    heartbeat_timeout_s=self._heartbeat_timeout_s,
+                    retention_s=self._retention_s,
+                    media_maxlen=self._media_maxlen,
+                )
+                self._in_flight = write
+                # It may complete (and call _appended) before it returns.
+                self._log_target.append(self._session_id, write, self._appended_or_failed)
+        finally:
+            self._submitting = False
+
+    def _appended_or_failed(self, error: BaseException | None) -> None:
+        write = self._in_flight
+        assert write is not None
+        self._in_flight = None
+        now = anyio.current_time()
+        if error is not None:
+            self._failed_appends += 1
+            if not self._unreachable:
+                self._unreachable = True
+                self._logger.warning(
+                    "remote_log_unreachable", error=repr(error), buffered=self.stats.buffered
+                )
+            self._retry_at = now + self._retry_s
+            self._retry_s = min(self._retry_s * 2, self._heartbeat_s)
+            self._wake_timer()
+            return
+        if self._unreachable:
+            self._unreachable = False
+            self._logger.info("remote_log_reachable", stats=attrs.asdict(self.stats))
+        self._retry_s = _RETRY_FIRST_S
+        self._retry_at = 0.0
+        self._last_write = now
+        self._confirm(self._control, write.control)
+        self._confirm(self._media_entries, write.media)
+        self._appended += len(write.control) + len(write.media)
+        self._written = True
+        if write.status is not SessionStatus.OPEN:
+            self._final_written = True
+            self._finished.set()
+        if self._flushed is not None and not (self._control or self._media_entries):
+            self._flushed.set()
+            self._flushed = None
+        self._submit()  # what collected meanwhile
+
+    async def _timer(self) -> None:
+        """Retries after a failure, and renews the heartbeat while the call is quiet."""
+        while True:
+            deadline = self._last_write + self._heartbeat_s
+            if self._retry_at:
+                deadline = min(deadline, self._retry_at)
+            self._timer_wake = anyio.Event()
+            with anyio.move_on_at(deadline):
+                await self._timer_wake.wait()
+            self._timer_wake = None
+            if self._in_flight is not None:
+                continue
+            now = anyio.current_time()
+            if self._retry_at and now >= self._retry_at:
+                self._retry_at = 0.0
+                self._submit(heartbeat=True)
+            elif now >= self._last_write + self._heartbeat_s:
+                self._submit(heartbeat=True)
+
+    def _wake_timer(self) -> None:
+        wake = self._timer_wake
         if wake is not None:
-            self._wake = None
             wake.set()
 
-    # -- the writer: buffered entries into the log, and the heartbeat ------------
-
-    async def _write(self) -> None:
-        retry_s = _RETRY_FIRST_S
-        unreachable = False
-        log = self._log_target
-        while True:
-            if not (self._control or self._media_entries or self._closing or self._detaching):
-                self._wake = anyio.Event()
-                with anyio.move_on_after(self._heartbeat_s):
-                    await self._wake.wait()
-            control = list(itertools.islice(self._control, _BATCH))
-            media = list(itertools.islice(self._media_entries, _BATCH))
-            last_batch = len(control) == len(self._control) and len(media) == len(
-                self._media_entries
-            )
-            if self._closing and last_batch:
-                status = SessionStatus.CLOSED
-            elif self._detaching and last_batch:
-                status = SessionStatus.DETACHED
-            else:
-                status = SessionStatus.OPEN
-            write = LogWrite(
-                control=control,
-                media=media,
-                status=status,
-                heartbeat_s=self._heartbeat_s,
-                heartbeat_timeout_s=self._heartbeat_timeout_s,
-                retention_s=self._retention_s,
-                media_maxlen=self._media_maxlen,
-            )
-            try:
-                await log.append(self._session_id, write)
-            except Exception as error:
-                self._failed_appends += 1
-                if not unreachable:
-                    unreachable = True
-                    self._logger.warning(
-                        "remote_log_unreachable", error=repr(error), buffered=self.stats.buffered
-                    )
-                await anyio.sleep(retry_s)
-                retry_s = min(retry_s * 2, self._heartbeat_s)
-                continue
-            if unreachable:
-                unreachable = False
-                self._logger.info("remote_log_reachable", stats=attrs.asdict(self.stats))
-            retry_s = _RETRY_FIRST_S
-            self._confirm(self._control, control)
-            self._confirm(self._media_entries, media)
-            self._appended += len(control) + len(media)
-            self._written = True
-            if self._flushed is not None and not (self._control or self._media_entries):
-                self._flushed.set()
-                self._flushed = None
-            if status is not SessionStatus.OPEN:
-                return
-
     @staticmethod
-    def _confirm(buffer: deque[LogEntry], written: list[LogEntry]) -> None:
+    def _confirm(buffer: deque[LogEntry], written: Sequence[LogEntry]) -> None:
         # The buffer may have shed some of them meanwhile: remove by sequence number.
         if written:
             top = written[-1].seq
@@ -295,11 +368,14 @@ class Publisher:
                 buffer.popleft()
 
     async def _run(self, *, task_status: anyio.abc.TaskStatus[None]) -> None:
+        self._last_write = anyio.current_time() - self._heartbeat_s
         try:
             async with anyio.create_task_group() as task_group:
-                task_group.start_soon(self._pump, name=f"publish {self._session_id}: pump")
                 task_status.started()
-                await self._write()
+                task_group.start_soon(self._timer, name=f"publish {self._session_id}: timer")
+                await self._take_events()
+                self._submit()  # the final state
+                await self._finished.wait()
                 task_group.cancel_scope.cancel()
         finally:
             self._subscription.close()
@@ -308,8 +384,10 @@ class Publisher:
                 self._flushed.set()
 
     def _detach(self) -> None:
+        # Closing our subscription ends the taking task, which then marks the
+        # session detached after what it already took.
         self._detaching = True
-        self._notify_writer()
+        self._subscription.close()
 
 
 @asynccontextmanager

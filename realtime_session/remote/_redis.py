@@ -36,7 +36,7 @@ from ._errors import LogUnavailable
 from ._log import LogEntry, LogRead, LogWrite, SessionState, SessionStatus
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncGenerator, Mapping
+    from collections.abc import AsyncGenerator, Callable, Mapping
 
     import coredis
 
@@ -70,6 +70,7 @@ return refused
 # Blocked reads each hold a connection of the pool: leave room for many readers.
 _DEFAULT_MAX_CONNECTIONS: Final = 1024
 _CONNECT_TIMEOUT_S: Final = 2.0
+_DEFAULT_LINGER_S: Final = 0.001
 
 
 def _ms(seconds: float) -> int:
@@ -89,16 +90,6 @@ def _sole_exception(group: BaseExceptionGroup[BaseException]) -> BaseException |
             return None
         inner = inner.exceptions[0]
     return inner
-
-
-@final
-class _Flush:
-    __slots__ = ("done", "error", "writes")
-
-    def __init__(self) -> None:
-        self.writes: list[tuple[str, LogWrite]] = []
-        self.done = anyio.Event()
-        self.error: BaseException | None = None
 
 
 def _entry(identifier: str | bytes, fields: Mapping[Any, Any]) -> LogEntry:
@@ -134,6 +125,9 @@ class RedisLog(anyio.AsyncContextManagerMixin):
     :param prefix: the first part of every key this log uses.
     :param max_connections: the size of the connection pool it creates (each
         blocked read holds one connection while it waits).
+    :param linger_s: how long the writer waits after the first pending append
+        before it flushes, so that the appends of many sessions share one round
+        trip. It adds at most this much latency; 0 flushes at once.
     """
 
     def __init__(
@@ -142,6 +136,7 @@ class RedisLog(anyio.AsyncContextManagerMixin):
         *,
         prefix: str = "realtime_session",
         max_connections: int = _DEFAULT_MAX_CONNECTIONS,
+        linger_s: float = _DEFAULT_LINGER_S,
     ) -> None:
         try:
             import coredis
@@ -165,9 +160,10 @@ class RedisLog(anyio.AsyncContextManagerMixin):
         if self._client.decode_responses:
             raise ValueError("RedisLog needs a client with decode_responses=False")
         self._prefix = prefix
+        self._linger_s = linger_s
         self._script = self._client.register_script(_APPEND_SCRIPT)
         self._failures = _connection_failures()
-        self._flush: _Flush | None = None
+        self._queued: list[tuple[str, LogWrite, Callable[[BaseException | None], object]]] = []
         self._pending: anyio.Event | None = None
         self._running = False
 
@@ -210,48 +206,50 @@ class RedisLog(anyio.AsyncContextManagerMixin):
 
     # -- appending ------------------------------------------------------------
 
-    async def append(self, session_id: str, write: LogWrite) -> None:
+    def append(
+        self, session_id: str, write: LogWrite, done: Callable[[BaseException | None], object]
+    ) -> None:
         if not self._running:
             raise RuntimeError("RedisLog must be entered (async with) before appending")
         self.keys(session_id)  # validates the id before anything is queued
-        flush = self._flush
-        if flush is None:
-            flush = self._flush = _Flush()
-        flush.writes.append((session_id, write))
-        if self._pending is not None:
-            self._pending.set()
-        await flush.done.wait()
-        if flush.error is not None:
-            raise LogUnavailable(f"cannot append to {self!r}: {flush.error}") from flush.error
+        self._queued.append((session_id, write, done))
+        pending = self._pending
+        if pending is not None:
+            self._pending = None
+            pending.set()
 
     async def _write(self) -> None:
-        flush: _Flush | None = None
+        """The writer task: one script call per round of queued writes, all sessions at once."""
+        flush: list[tuple[str, LogWrite, Callable[[BaseException | None], object]]] = []
         try:
             while True:
-                if self._flush is None:
+                if not self._queued:
                     self._pending = anyio.Event()
                     await self._pending.wait()
-                    self._pending = None
-                flush, self._flush = self._flush, None
-                assert flush is not None
+                    if self._linger_s:
+                        # Let the other publishers of this tick join the flush: a round
+                        # trip costs the client far more than the entries it carries.
+                        await anyio.sleep(self._linger_s)
+                flush, self._queued = self._queued, []
                 keys: list[str] = []
                 args: list[str | bytes | int | float] = []
-                for session_id, write in flush.writes:
+                for session_id, write, _ in flush:
                     keys.extend(self.keys(session_id))
                     self._encode(write, args)
+                error: BaseException | None = None
                 try:
                     await self._script(keys=keys, args=args)
-                except Exception as error:
-                    flush.error = error
-                flush.done.set()
-                flush = None
+                except Exception as failure:
+                    error = LogUnavailable(f"cannot append to {self!r}: {failure}")
+                    error.__cause__ = failure
+                for _, _, done in flush:
+                    done(error)
+                flush = []
         finally:
-            # Closed under appenders still waiting: tell them, rather than leave them hanging.
-            for unfinished in (flush, self._flush):
-                if unfinished is not None and not unfinished.done.is_set():
-                    unfinished.error = RuntimeError("the RedisLog was closed")
-                    unfinished.done.set()
-            self._flush = None
+            # Closed with writes still queued or on their way: tell their owners.
+            for _, _, done in flush + self._queued:
+                done(LogUnavailable(f"{self!r} was closed"))
+            self._queued = []
 
     @staticmethod
     def _encode(write: LogWrite, args: list[str | bytes | int | float]) -> None:
@@ -290,14 +288,16 @@ class RedisLog(anyio.AsyncContextManagerMixin):
         session_id: str,
         *,
         after_control: int,
-        after_media: int,
+        after_media: int | None,
         count: int,
         block_s: float | None,
     ) -> LogRead:
         control_key, media_key, _ = self.keys(session_id)
         try:
             reply = await self._client.xread(
-                {control_key: f"{after_control}-0", media_key: f"{after_media}-0"},
+                {control_key: f"{after_control}-0"}
+                if after_media is None
+                else {control_key: f"{after_control}-0", media_key: f"{after_media}-0"},
                 count=count,
                 block=None if block_s is None else _ms(block_s),
             )

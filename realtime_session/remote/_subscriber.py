@@ -200,7 +200,7 @@ class RemoteSubscription:
         media = self._media
         if control and (not media or control[0][0].seq < media[0].seq):
             entry, event = control[0]
-            if self._known_media < entry.media:
+            if self._known_media < entry.media and self._media_enabled:
                 self._needs = ("media", entry.media, entry.media_ms)
                 raise anyio.WouldBlock
             missing = entry.control - 1 - self._position.control
@@ -382,7 +382,7 @@ class RemoteSubscription:
             lambda: self._log.read(
                 self._session_id,
                 after_control=self._cursor_control,
-                after_media=self._cursor_media,
+                after_media=self._cursor_media if self._media_enabled else None,
                 count=_READ_COUNT,
                 block_s=block_s,
             )
@@ -428,8 +428,6 @@ class RemoteSubscription:
                 self._drop_range(entry.media - 1, entry.media_ms - entry.duration_ms)
             self._known_media = entry.media
             self._known_media_ms = entry.media_ms
-            if not self._media_enabled:
-                continue
             if any(
                 entry.seq < seq and (response_id is None or response_id == entry.response_id)
                 for seq, response_id in self._interrupts
@@ -462,8 +460,7 @@ class RemoteSubscription:
         count = through - self._known_media
         if count <= 0:
             return
-        if self._media_enabled:
-            self._count_drops(count, through_ms - self._known_media_ms, through)
+        self._count_drops(count, through_ms - self._known_media_ms, through)
         self._known_media = through
         self._known_media_ms = through_ms
 
