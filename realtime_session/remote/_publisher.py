@@ -115,7 +115,7 @@ class Publisher:
         self._retry_s = _RETRY_FIRST_S
         self._retry_at = 0.0
         self._timer_wake: anyio.Event | None = None
-        self._last_write = 0.0
+        self._wrote = False
         self._flushed_before = 0
         self._flushed: anyio.Event | None = None
         self._appended = 0
@@ -270,7 +270,7 @@ class Publisher:
             while (
                 self._in_flight is None
                 and not self._final_written
-                and anyio.current_time() >= self._retry_at
+                and not (self._retry_at and anyio.current_time() < self._retry_at)
             ):
                 control = list(itertools.islice(self._control, _BATCH))
                 media = list(itertools.islice(self._media_entries, _BATCH))
@@ -305,8 +305,8 @@ class Publisher:
         write = self._in_flight
         assert write is not None
         self._in_flight = None
-        now = anyio.current_time()
         if error is not None:
+            now = anyio.current_time()
             self._failed_appends += 1
             if not self._unreachable:
                 self._unreachable = True
@@ -322,7 +322,7 @@ class Publisher:
             self._logger.info("remote_log_reachable", stats=attrs.asdict(self.stats))
         self._retry_s = _RETRY_FIRST_S
         self._retry_at = 0.0
-        self._last_write = now
+        self._wrote = True  # the timer reads the clock: one read per interval, not per write
         self._confirm(self._control, write.control)
         self._confirm(self._media_entries, write.media)
         self._appended += len(write.control) + len(write.media)
@@ -337,22 +337,29 @@ class Publisher:
 
     async def _timer(self) -> None:
         """Retries after a failure, and renews the heartbeat while the call is quiet."""
+        deadline = anyio.current_time()
         while True:
-            deadline = self._last_write + self._heartbeat_s
             if self._retry_at:
                 deadline = min(deadline, self._retry_at)
             self._timer_wake = anyio.Event()
             with anyio.move_on_at(deadline):
                 await self._timer_wake.wait()
             self._timer_wake = None
-            if self._in_flight is not None:
-                continue
             now = anyio.current_time()
+            if self._wrote:
+                # Something was written since the last look: the heartbeat is fresh.
+                self._wrote = False
+                deadline = now + self._heartbeat_s / 2
+                continue
+            if self._in_flight is not None:
+                deadline = now + self._heartbeat_s
+                continue
             if self._retry_at and now >= self._retry_at:
                 self._retry_at = 0.0
                 self._submit(heartbeat=True)
-            elif now >= self._last_write + self._heartbeat_s:
+            elif now >= deadline:
                 self._submit(heartbeat=True)
+                deadline = now + self._heartbeat_s
 
     def _wake_timer(self) -> None:
         wake = self._timer_wake
@@ -368,7 +375,6 @@ class Publisher:
                 buffer.popleft()
 
     async def _run(self, *, task_status: anyio.abc.TaskStatus[None]) -> None:
-        self._last_write = anyio.current_time() - self._heartbeat_s
         try:
             async with anyio.create_task_group() as task_group:
                 task_status.started()
@@ -439,9 +445,10 @@ async def publish(
     if heartbeat_s <= 0:
         raise ValueError(f"heartbeat_s must be > 0, got {heartbeat_s!r}")
     timeout_s = 3 * heartbeat_s if heartbeat_timeout_s is None else heartbeat_timeout_s
-    if timeout_s <= heartbeat_s:
+    if timeout_s < 2 * heartbeat_s:
         raise ValueError(
-            f"heartbeat_timeout_s ({timeout_s!r}) must be longer than heartbeat_s ({heartbeat_s!r})"
+            f"heartbeat_timeout_s ({timeout_s!r}) must be at least twice heartbeat_s "
+            f"({heartbeat_s!r}): a heartbeat may come up to 1.5 intervals after a write"
         )
     if media_maxlen < 1 or max_buffer < 1 or retention_s <= 0:
         raise ValueError("media_maxlen and max_buffer must be >= 1, retention_s > 0")

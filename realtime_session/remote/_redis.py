@@ -70,7 +70,7 @@ return refused
 # Blocked reads each hold a connection of the pool: leave room for many readers.
 _DEFAULT_MAX_CONNECTIONS: Final = 1024
 _CONNECT_TIMEOUT_S: Final = 2.0
-_DEFAULT_LINGER_S: Final = 0.001
+_DEFAULT_FLUSH_INTERVAL_S: Final = 0.002
 
 
 def _ms(seconds: float) -> int:
@@ -125,9 +125,11 @@ class RedisLog(anyio.AsyncContextManagerMixin):
     :param prefix: the first part of every key this log uses.
     :param max_connections: the size of the connection pool it creates (each
         blocked read holds one connection while it waits).
-    :param linger_s: how long the writer waits after the first pending append
-        before it flushes, so that the appends of many sessions share one round
-        trip. It adds at most this much latency; 0 flushes at once.
+    :param flush_interval_s: the least time between two flushes of appended
+        entries. Under load the entries of every session published from this
+        process wait up to this long and share one round trip; after a quiet
+        spell an append goes out at once. 0 flushes whenever the previous flush
+        returned.
     """
 
     def __init__(
@@ -136,7 +138,7 @@ class RedisLog(anyio.AsyncContextManagerMixin):
         *,
         prefix: str = "realtime_session",
         max_connections: int = _DEFAULT_MAX_CONNECTIONS,
-        linger_s: float = _DEFAULT_LINGER_S,
+        flush_interval_s: float = _DEFAULT_FLUSH_INTERVAL_S,
     ) -> None:
         try:
             import coredis
@@ -160,7 +162,7 @@ class RedisLog(anyio.AsyncContextManagerMixin):
         if self._client.decode_responses:
             raise ValueError("RedisLog needs a client with decode_responses=False")
         self._prefix = prefix
-        self._linger_s = linger_s
+        self._flush_interval_s = flush_interval_s
         self._script = self._client.register_script(_APPEND_SCRIPT)
         self._failures = _connection_failures()
         self._queued: list[tuple[str, LogWrite, Callable[[BaseException | None], object]]] = []
@@ -222,14 +224,17 @@ class RedisLog(anyio.AsyncContextManagerMixin):
         """The writer task: one script call per round of queued writes, all sessions at once."""
         flush: list[tuple[str, LogWrite, Callable[[BaseException | None], object]]] = []
         try:
+            next_flush_at = 0.0
             while True:
                 if not self._queued:
                     self._pending = anyio.Event()
                     await self._pending.wait()
-                    if self._linger_s:
-                        # Let the other publishers of this tick join the flush: a round
-                        # trip costs the client far more than the entries it carries.
-                        await anyio.sleep(self._linger_s)
+                # At most one flush per interval: under load the writes of many sessions
+                # share a round trip, which costs the client far more than the entries
+                # it carries; a write after a quiet spell goes out at once.
+                if anyio.current_time() < next_flush_at:
+                    await anyio.sleep_until(next_flush_at)
+                next_flush_at = anyio.current_time() + self._flush_interval_s
                 flush, self._queued = self._queued, []
                 keys: list[str] = []
                 args: list[str | bytes | int | float] = []
