@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_codec
 import bench_reducer
+import bench_remote
 import bench_session
 
 
@@ -48,8 +49,13 @@ def main() -> None:
     results: list[dict[str, object]] = []
     results.extend(bench_codec.run(quick=args.quick))
     results.extend(bench_reducer.run(quick=args.quick))
+    backends = args.backend or tuple(bench_session.BACKENDS)
+    results.extend(bench_session.run(quick=args.quick, backends=backends))
+    # Publishing to a real redis-server this script starts (asyncio and trio only).
     results.extend(
-        bench_session.run(quick=args.quick, backends=args.backend or tuple(bench_session.BACKENDS))
+        bench_remote.run(
+            quick=args.quick, backends=[name for name in backends if name in ("asyncio", "trio")]
+        )
     )
     report = {
         "python": platform.python_version(),
