@@ -497,3 +497,13 @@ async def test_a_position_is_a_plain_value() -> None:
     assert LogPosition() == LogPosition(seq=0, control=0, media=0, media_ms=0.0)
     with pytest.raises(ValueError, match="start"):
         subscribe(MemoryLog(), "s", start="middle")  # type: ignore[arg-type]
+
+
+async def test_a_session_id_the_log_cannot_key_is_refused_up_front() -> None:
+    send, receive = anyio.create_memory_object_stream[ev.RealtimeSessionEvent](1)
+    send.close()
+    session = RealtimeSession(receive)
+    with pytest.raises(ValueError, match="braces"):
+        async with publish(session, MemoryLog(), session_id="a{b}"):
+            pass
+    await session.aclose()

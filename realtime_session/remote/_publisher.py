@@ -296,8 +296,12 @@ class Publisher:
                     media_maxlen=self._media_maxlen,
                 )
                 self._in_flight = write
-                # It may complete (and call _appended) before it returns.
-                self._log_target.append(self._session_id, write, self._appended_or_failed)
+                # It may complete (and call back) before it returns.
+                try:
+                    self._log_target.append(self._session_id, write, self._appended_or_failed)
+                except Exception as error:
+                    if self._in_flight is write:
+                        self._appended_or_failed(error)
         finally:
             self._submitting = False
 
@@ -452,10 +456,15 @@ async def publish(
         )
     if media_maxlen < 1 or max_buffer < 1 or retention_s <= 0:
         raise ValueError("media_maxlen and max_buffer must be >= 1, retention_s > 0")
+    session_id = session.session_id if session_id is None else session_id
+    if not session_id or not session_id.isprintable() or any(c in session_id for c in "{} "):
+        raise ValueError(
+            f"a session id must be printable, without spaces or braces, got {session_id!r}"
+        )
     publisher = Publisher(
         session,
         log,
-        session_id=session.session_id if session_id is None else session_id,
+        session_id=session_id,
         media=media,
         heartbeat_s=heartbeat_s,
         heartbeat_timeout_s=timeout_s,
