@@ -359,8 +359,9 @@ async def test_a_vanished_publisher_is_reported_within_the_heartbeat_bound(
                     vanished = anyio.current_time()
                     with pytest.raises(PublisherLost, match="heartbeat"), anyio.fail_after(5):
                         await remote.receive()
-                    # Timeout 0.3 s after the last heartbeat, then one interval of 0.1 s.
-                    assert anyio.current_time() - vanished < 0.3 + 0.1 + 0.3
+                    # Timeout 0.3 s after the last heartbeat, then one interval of 0.1 s
+                    # (and slack for a loaded machine).
+                    assert anyio.current_time() - vanished < 0.3 + 0.1 + 1.0
                 worker.silent = False
             send.close()
 
@@ -507,3 +508,12 @@ async def test_a_session_id_the_log_cannot_key_is_refused_up_front() -> None:
         async with publish(session, MemoryLog(), session_id="a{b}"):
             pass
     await session.aclose()
+
+
+async def test_a_live_reader_of_a_closed_session_gets_its_last_word(
+    engine: str, server: RedisServer | None
+) -> None:
+    async with opened(engine, server) as log:
+        session_id, local = await publish_script(log, call(turns=1, chunks=3, barge_in=False))
+        remote = await read_all(subscribe(log, session_id, start="live"))
+    assert remote == [local[-1]] == [public.SessionClosed(reason="provider_closed")]

@@ -237,12 +237,16 @@ class Publisher:
             self._shed()
 
     def _shed(self) -> None:
-        """Drop the oldest buffered entry: media first, then control (readers see the hole)."""
-        if self._media_entries:
-            self._media_entries.popleft()
+        """Drop the oldest buffered entry not on its way to the log: media first, then
+        control (readers see the hole)."""
+        in_flight = self._in_flight
+        skip_media = len(in_flight.media) if in_flight is not None else 0
+        skip_control = len(in_flight.control) if in_flight is not None else 0
+        if len(self._media_entries) > skip_media:
+            del self._media_entries[skip_media]
             self._dropped_media += 1
-        elif len(self._control) > 1:
-            self._control.popleft()
+        elif len(self._control) > skip_control + 1:  # never the newest: SessionClosed stays
+            del self._control[skip_control]
             self._dropped_control += 1
 
     # -- writing: buffered entries into the log, and the heartbeat ----------------

@@ -227,18 +227,17 @@ class RemoteSubscription:
             self._pending_drop_ms = 0.0
             return marker
         if missing > 0:
-            self._fail(
-                SubscriberLagged(
-                    missing,
-                    self._max_pending or 0,
-                    reason=(
-                        f"{missing} control events after #{self._position.control} are missing "
-                        f"from the log of session {self._session_id} (lost by the log or by a "
-                        "publisher that could not reach it)"
-                    ),
-                )
+            lagged = SubscriberLagged(
+                missing,
+                self._max_pending or 0,
+                reason=(
+                    f"{missing} control events after #{self._position.control} are missing "
+                    f"from the log of session {self._session_id} (lost by the log or by a "
+                    "publisher that could not reach it)"
+                ),
             )
-            raise self._failure  # type: ignore[misc]
+            self._fail(lagged)
+            raise lagged
         self._position = _position(entry)
         if is_media:
             media.popleft()
@@ -343,11 +342,14 @@ class RemoteSubscription:
             ]
             if not newest and state.status is SessionStatus.MISSING:
                 raise SessionNotFound(session_id)
-            position = (
-                _position(max(newest, key=lambda entry: entry.seq))
-                if start == "live" and newest
-                else LogPosition()
-            )
+            position = LogPosition()
+            if start == "live" and newest:
+                last = max(newest, key=lambda entry: entry.seq)
+                position = _position(last)
+                if state.status is SessionStatus.CLOSED and last is newest[0]:
+                    # Subscribed after the end: it still gets the session's last word,
+                    # as an in-process subscription does.
+                    position = attrs.evolve(position, seq=last.seq - 1, control=last.control - 1)
         self._position = position
         self._cursor_control = self._cursor_media = position.seq
         self._known_control = position.control
