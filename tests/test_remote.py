@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 import anyio
 import anyio.lowlevel
 import pytest
+import redis_server
 from helpers import wait_until
 from remote_call import call, control_only, is_media
 
@@ -40,6 +41,7 @@ from realtime_session.remote import (
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable, Sequence
+    from pathlib import Path
 
     from redis_server import RedisServer
 
@@ -517,3 +519,11 @@ async def test_a_live_reader_of_a_closed_session_gets_its_last_word(
         session_id, local = await publish_script(log, call(turns=1, chunks=3, barge_in=False))
         remote = await read_all(subscribe(log, session_id, start="live"))
     assert remote == [local[-1]] == [public.SessionClosed(reason="provider_closed")]
+
+
+def test_a_missing_redis_server_is_an_error_not_a_skip(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr("redis_server.shutil.which", lambda name: None)
+    with pytest.raises(RuntimeError, match="redis-server is not installed"):
+        redis_server.RedisServer(tmp_path)
