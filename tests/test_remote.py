@@ -17,7 +17,7 @@ import redis_server
 from helpers import wait_until
 from remote_call import call, control_only, is_media
 
-from realtime_session import RealtimeSession, SubscriberLagged, public
+from realtime_session import RealtimeSession, SubscriberLagged, codec, public
 from realtime_session import events as ev
 from realtime_session.providers import ScriptedProvider, TimedEvent
 from realtime_session.remote import (
@@ -527,3 +527,59 @@ def test_a_missing_redis_server_is_an_error_not_a_skip(
     monkeypatch.setattr("redis_server.shutil.which", lambda name: None)
     with pytest.raises(RuntimeError, match="redis-server is not installed"):
         redis_server.RedisServer(tmp_path)
+
+
+async def test_a_blocked_reader_keeps_the_order_when_one_write_fills_both_lanes(
+    engine: str, server: RedisServer | None
+) -> None:
+    # A write reaches Redis as one script: the blocked XREAD is answered with the
+    # first key it touched (control), without the media entries between them.
+    chunk = public.OutputAudioChunk(chunk=ev.RealtimeAudioChunk(data=b"\0\0" * 480))
+    deltas = [public.OutputTextDelta(delta=f"d{n}", response_id="r", item_id="i") for n in (2, 4)]
+
+    def entry(seq: int, control: int, media: int, event: public.RealtimeEvent) -> LogEntry:
+        duration = 20.0 if isinstance(event, public.OutputAudioChunk) else 0.0
+        return LogEntry(
+            seq=seq,
+            control=control,
+            media=media,
+            media_ms=media * 20.0,
+            payload=codec.to_json(event),
+            duration_ms=duration,
+        )
+
+    def write(control: list[LogEntry], media: list[LogEntry]) -> LogWrite:
+        return LogWrite(
+            control=control,
+            media=media,
+            status=SessionStatus.OPEN,
+            heartbeat_s=1.0,
+            heartbeat_timeout_s=3.0,
+            retention_s=60.0,
+            media_maxlen=100,
+        )
+
+    async with opened(engine, server) as log:
+        log.append("s", write([], []), lambda _: None)
+        await anyio.sleep(0.1)
+        async with (
+            subscribe(log, "s", start="beginning") as remote,
+            anyio.create_task_group() as tg,
+        ):
+            got: list[public.RealtimeEvent] = []
+
+            async def read() -> None:
+                with anyio.fail_after(10):
+                    got.extend([await remote.receive() for _ in range(4)])
+
+            tg.start_soon(read)
+            await anyio.sleep(0.3)  # the reader is blocked on the log
+            log.append(
+                "s",
+                write(
+                    [entry(2, 1, 1, deltas[0]), entry(4, 2, 2, deltas[1])],
+                    [entry(1, 0, 1, chunk), entry(3, 1, 2, chunk)],
+                ),
+                lambda _: None,
+            )
+    assert got == [chunk, deltas[0], chunk, deltas[1]]
