@@ -120,7 +120,7 @@ class RedisLog(anyio.AsyncContextManagerMixin):
             async with publish(session, log):
                 ...
 
-    Needs the ``redis`` extra: ``pip install 'realtime-session[redis]'``.
+    Needs the ``redis`` extra (``pip install -e '.[redis]'`` from a checkout).
 
     :param prefix: the first part of every key this log uses.
     :param max_connections: the size of the connection pool it creates (each
@@ -144,7 +144,7 @@ class RedisLog(anyio.AsyncContextManagerMixin):
             import coredis
         except ImportError as error:  # pragma: no cover - depends on the installation
             raise ImportError(
-                "RedisLog needs coredis: pip install 'realtime-session[redis]'"
+                "RedisLog needs coredis, in the redis extra: pip install -e '.[redis]' from a checkout"
             ) from error
         if "{" in prefix or "}" in prefix:
             raise ValueError(f"prefix must not contain braces, got {prefix!r}")
