@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import tracemalloc
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +23,7 @@ from realtime_session.providers import (
     UnsupportedInputError,
     load_trace,
 )
+from realtime_session.providers._unknown import REMEMBERED
 from realtime_session.transcript import ItemSkipped
 
 if TYPE_CHECKING:
@@ -273,8 +275,8 @@ def test_interrupted_with_no_response_in_flight_is_only_turn_started(
 def test_voice_activity_marks_turn_start_and_commit_without_duplicates(
     t: GeminiLiveTranslator,
 ) -> None:
-    start = {"voiceActivity": {"voiceActivityType": "ACTIVITY_START"}}
-    end = {"voiceActivity": {"voiceActivityType": "ACTIVITY_END"}}
+    start = {"voiceActivity": {"type": "ACTIVITY_START"}}
+    end = {"voiceActivity": {"type": "ACTIVITY_END"}}
     run(t, said("Long answer"))
     assert run(t, start, INTERRUPTED, end) == [
         ev.TurnStarted(),
@@ -395,9 +397,9 @@ def test_setup_complete_go_away_and_resumption_are_handled(t: GeminiLiveTranslat
     assert not t.setup_complete
     assert run(t, {"setupComplete": {"sessionId": "sess-1"}}) == []
     assert (t.setup_complete, t.session_id) == (True, "sess-1")
-    assert run(t, {"goAway": {"timeLeft": "50s"}}) == [
-        ev.ProviderError(code="go_away", message="the server will close the connection in 50s")
-    ]
+    # A notice for the connection, not an event of the conversation: connect() acts on it.
+    assert run(t, {"goAway": {"timeLeft": "50s"}}) == []
+    assert t.go_away == "50s"
     assert run(t, {"sessionResumptionUpdate": {"newHandle": "h-1", "resumable": True}}) == []
     assert run(t, {"sessionResumptionUpdate": {"newHandle": "h-2", "resumable": False}}) == []
     assert t.resumption_handle == "h-1"
@@ -411,12 +413,198 @@ def test_unknown_fields_are_ignored_and_logged_once(t: GeminiLiveTranslator) -> 
     ]
 
 
+def test_unknown_names_are_remembered_within_a_bound(t: GeminiLiveTranslator) -> None:
+    # A peer inventing a new field per message must not grow the translator without end.
+    with capture_logs() as logs:
+        for n in range(REMEMBERED + 50):
+            run(t, {f"hologram{n}": {}})
+    logged = [entry for entry in logs if entry["event"] == "unknown_server_field_ignored"]
+    assert len(logged) == REMEMBERED
+    assert [entry["event"] for entry in logs].count("unknown_names_no_longer_logged") == 1
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for n in range(20_000):
+            t.translate({f"field-{n:08d}": {}})
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert grown < 200_000, f"{grown} bytes kept for 20,000 unknown fields"
+
+
+# -- wire fixes -------------------------------------------------------------------------------------
+
+
+def test_inline_data_in_url_safe_base64_is_accepted(t: GeminiLiveTranslator) -> None:
+    data = bytes([0xFB, 0xFF, 0xBF, 0x00]) * 60  # both alphabets differ on these bytes
+    part = {"inlineData": {"mimeType": "audio/pcm;rate=24000", "data": ""}}
+    message = {"serverContent": {"modelTurn": {"parts": [part]}}}
+    for encoded in (base64.urlsafe_b64encode(data), base64.b64encode(data)):
+        part["inlineData"]["data"] = encoded.decode()
+        (chunk,) = run(t, message)
+        assert isinstance(chunk, ev.OutputAudioChunk)
+        assert chunk.chunk.data == data
+
+
+@pytest.mark.parametrize("rate", ["²", "1" * 5000, "-1", "24k"])
+def test_a_bad_rate_costs_its_audio_part_not_the_interruption_beside_it(
+    t: GeminiLiveTranslator, rate: str
+) -> None:
+    run(t, said("A long answer"))
+    bad_part = {"inlineData": {"mimeType": f"audio/pcm;rate={rate}", "data": "AAAA"}}
+    message = {
+        "serverContent": {
+            "modelTurn": {"parts": [bad_part, {"text": "kept"}]},
+            "outputTranscription": {"text": " kept too"},
+            "interrupted": True,
+        }
+    }
+    out = run(t, message)
+    errors = [e for e in out if isinstance(e, ev.ProviderError)]
+    assert [e.code for e in errors] == ["malformed_event"]
+    assert "mimeType" in errors[0].message
+    assert ev.Interrupted(response_id="gemini_resp_2") in out
+    assert [type(e).__name__ for e in out if not isinstance(e, ev.ProviderError)][:2] == [
+        "OutputTextDeltaForItem",
+        "OutputAudioTranscriptDeltaForItem",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("reason", "stop", "error"),
+    [
+        ("RESPONSE_REJECTED", ev.StopReason.CONTENT_FILTER, "response_rejected"),
+        ("PROHIBITED_INPUT_CONTENT", ev.StopReason.CONTENT_FILTER, "prohibited_input_content"),
+        ("GENERATED_CONTENT_SAFETY", ev.StopReason.CONTENT_FILTER, "generated_content_safety"),
+        ("MALFORMED_FUNCTION_CALL", ev.StopReason.END_TURN, "malformed_function_call"),
+        ("NEED_MORE_INPUT", ev.StopReason.END_TURN, None),
+    ],
+)
+def test_turn_complete_reason_sets_the_stop_reason(
+    t: GeminiLiveTranslator, reason: str, stop: ev.StopReason, error: str | None
+) -> None:
+    run(t, said("I"))
+    out = run(t, {"serverContent": {"turnComplete": True, "turnCompleteReason": reason}})
+    (completed,) = [e for e in out if isinstance(e, ev.TurnCompleted)]
+    assert completed.stop_reason is stop
+    assert [e.code for e in out if isinstance(e, ev.ProviderError)] == ([error] if error else [])
+
+
+def test_a_malformed_call_is_not_tool_use_even_when_a_call_came(t: GeminiLiveTranslator) -> None:
+    run(t, tool_call(("fc-1", "book", {"n": 2})))
+    out = run(
+        t,
+        {"serverContent": {"turnComplete": True, "turnCompleteReason": "MALFORMED_FUNCTION_CALL"}},
+    )
+    (completed,) = [e for e in out if isinstance(e, ev.TurnCompleted)]
+    assert completed.stop_reason is ev.StopReason.END_TURN
+
+
+def test_a_refused_input_without_an_answer_is_still_reported(t: GeminiLiveTranslator) -> None:
+    run(t, heard("something prohibited"))
+    out = run(
+        t,
+        {"serverContent": {"turnComplete": True, "turnCompleteReason": "PROHIBITED_INPUT_CONTENT"}},
+    )
+    assert [type(e).__name__ for e in out] == ["ProviderError", "InputTranscriptFinalForItem"]
+
+
+def streamed(
+    call_id: str | None, *parts: dict[str, Any], more: bool, name: str | None = None
+) -> Message:
+    call: dict[str, Any] = {"partialArgs": list(parts), "willContinue": more}
+    if call_id is not None:
+        call["id"] = call_id
+    if name is not None:
+        call["name"] = name
+    return {"toolCall": {"functionCalls": [call]}}
+
+
+def test_a_streamed_function_call_is_requested_once_with_its_whole_arguments(
+    t: GeminiLiveTranslator,
+) -> None:
+    out = run(
+        t,
+        streamed(
+            "fc-1",
+            {"jsonPath": "$.city", "stringValue": "Lis", "willContinue": True},
+            more=True,
+            name="get_weather",
+        ),
+        streamed("fc-1", {"jsonPath": "$.city", "stringValue": "bon"}, more=True),
+        streamed(
+            "fc-1",
+            {"jsonPath": "$.days", "numberValue": 3},
+            {"jsonPath": "$.units['metric']", "boolValue": True},
+            {"jsonPath": "$.stops[0]", "stringValue": "Porto"},
+            {"jsonPath": "$.note", "nullValue": "NULL_VALUE"},
+            more=False,
+        ),
+    )
+    requests = [e for e in out if isinstance(e, ev.ToolCallRequested)]
+    assert requests == [
+        ev.ToolCallRequested(
+            call_id="fc-1",
+            tool_name="get_weather",
+            arguments={
+                "city": "Lisbon",
+                "days": 3,
+                "units": {"metric": True},
+                "stops": ["Porto"],
+                "note": None,
+            },
+        )
+    ]
+
+
+def test_a_streamed_call_that_cannot_be_put_together_is_requested_with_the_reason(
+    t: GeminiLiveTranslator,
+) -> None:
+    out = run(
+        t,
+        streamed("fc-1", {"jsonPath": "$.a", "stringValue": "x"}, more=True, name="f"),
+        streamed("fc-1", {"jsonPath": "$.a.b", "stringValue": "y"}, more=False),
+    )
+    (request,) = [e for e in out if isinstance(e, ev.ToolCallRequested)]
+    assert isinstance(request.arguments, str)
+    assert "$.a.b" in request.arguments
+
+
+def test_connection_lost_ends_the_answer_as_interrupted_and_loses_open_calls(
+    t: GeminiLiveTranslator,
+) -> None:
+    run(t, heard("Book it"), said("Booking"), tool_call(("fc-1", "book", {})))
+    out = t.connection_lost()
+    assert out[0] == ev.Interrupted(response_id="gemini_resp_2")
+    assert isinstance(out[-1], ev.TurnCompleted)
+    assert out[-1].stop_reason is ev.StopReason.CANCELLED
+    assert t.call_lost("fc-1")
+    assert t.tool_name("fc-1") is None
+    # Ids go on: the transcript continues on the next connection.
+    (delta,) = run(t, said("Back"))
+    assert isinstance(delta, ev.OutputAudioTranscriptDeltaForItem)
+    assert delta.response_id not in {"gemini_resp_2"}
+    assert int(delta.item_id.rsplit("_", 1)[1]) > 3
+
+
+def test_a_handover_is_ready_once_a_handle_came_with_nothing_in_flight(
+    t: GeminiLiveTranslator,
+) -> None:
+    resumable = {"sessionResumptionUpdate": {"newHandle": "h-1", "resumable": True}}
+    run(t, said("Talking"), resumable)
+    assert not t.handover_ready  # the handle came mid-answer
+    run(t, TURN_COMPLETE)
+    assert not t.handover_ready  # no handle since the answer ended
+    run(t, resumable)
+    assert t.handover_ready
+
+
 # -- malformed input never raises ------------------------------------------------------------------
 
 
 REPRESENTATIVE: list[Message] = [
     {"setupComplete": {"sessionId": "s"}},
-    {"voiceActivity": {"voiceActivityType": "ACTIVITY_START"}},
+    {"voiceActivity": {"type": "ACTIVITY_START"}},
     heard("Hi", finished=False),
     {
         "serverContent": {

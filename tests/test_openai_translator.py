@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import tracemalloc
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -15,13 +16,16 @@ from structlog.testing import capture_logs
 
 from realtime_session import ProviderCommands, codec
 from realtime_session import events as ev
+from realtime_session import transcript as tr
 from realtime_session.providers import (
     OpenAIRealtimeCommands,
     OpenAIRealtimeTranslator,
+    StaleToolCallError,
     UnsupportedInputError,
     load_trace,
     read_trace,
 )
+from realtime_session.providers._unknown import REMEMBERED
 from realtime_session.transcript import ItemSkipped
 
 if TYPE_CHECKING:
@@ -1419,3 +1423,115 @@ async def test_verbs_after_aclose_raise_closed_resource_error(
     assert closed == [True]
     with pytest.raises(anyio.ClosedResourceError):
         await commands.commit_turn()
+
+
+# -- server-side calls, connection loss and restore -------------------------------------------------
+
+
+def test_a_response_whose_only_calls_are_mcp_calls_ends_as_the_turn_did(
+    s: Server, t: OpenAIRealtimeTranslator
+) -> None:
+    mcp = {"id": "item_m", "type": "mcp_call", "name": "search", "server_label": "docs"}
+    out = run(
+        t,
+        s.created("resp_1"),
+        s("response.output_item.added", response_id="resp_1", output_index=0, item=mcp),
+        s("response.mcp_call.completed", output_index=0, item_id="item_m"),
+        s.done("resp_1", output=[{**mcp, "arguments": "{}", "output": "found"}]),
+    )
+    assert out[-1] == ev.TurnCompleted(response_id="resp_1", stop_reason=ev.StopReason.END_TURN)
+    assert not [e for e in out if isinstance(e, ev.ToolCallRequested)]
+
+
+def test_unknown_event_types_are_remembered_within_a_bound(
+    s: Server, t: OpenAIRealtimeTranslator
+) -> None:
+    with capture_logs() as logs:
+        for n in range(REMEMBERED + 10):
+            t.translate(s(f"response.hologram{n}.delta"))
+    assert len(logs) == REMEMBERED + 1
+    assert logs[-1]["event"] == "unknown_names_no_longer_logged"
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for n in range(20_000):
+            t.translate({"type": f"x.{n:08d}"})
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert grown < 200_000, f"{grown} bytes kept for 20,000 unknown event types"
+
+
+def test_connection_lost_ends_responses_in_flight_as_interrupted_once(
+    s: Server, t: OpenAIRealtimeTranslator
+) -> None:
+    run(t, s.created("resp_1"), s.audio("resp_1", "item_a"), s.spoken("resp_1", "item_a", "Once"))
+    assert t.connection_lost() == [ev.Interrupted(response_id="resp_1"), cancelled("resp_1")]
+    assert not t.response_in_flight
+    # A stale completion from the dead connection adds nothing.
+    assert t.connection_lost() == []
+    assert run(t, s.done("resp_1", "cancelled")) == []
+
+
+async def test_after_a_reconnection_answers_and_truncations_for_the_old_connection_are_not_sent(
+    s: Server, t: OpenAIRealtimeTranslator, wire: Wire
+) -> None:
+    commands = OpenAIRealtimeCommands(wire, t)
+    call = {"id": "item_c", "type": "function_call", "call_id": "call_1", "name": "f"}
+    run(
+        t,
+        s.created("resp_1"),
+        s.audio("resp_1", "item_a"),
+        s("response.output_item.added", response_id="resp_1", output_index=1, item=call),
+        s.done("resp_1", output=[{**call, "arguments": "{}"}]),
+    )
+    t.connection_lost()
+    with pytest.raises(StaleToolCallError, match="call_1"):
+        await commands.submit_tool_result("call_1", {"ok": True})
+    await commands.truncate_assistant_output("item_a", 0, 500)
+    assert wire.frames == []
+
+
+async def test_restore_sends_the_transcript_as_items_and_their_echoes_add_nothing(
+    s: Server, t: OpenAIRealtimeTranslator, wire: Wire
+) -> None:
+    restored: list[str] = []
+
+    async def on_restored() -> None:
+        restored.append("done")
+
+    commands = OpenAIRealtimeCommands(wire, t, restored=on_restored)
+    transcript = (
+        tr.UserMessage(item_id="item_u", text="Tell me a story."),
+        tr.AssistantMessage(
+            response_id="resp_1",
+            item_ids=("item_a",),
+            blocks=(tr.TranscriptBlock(item_id="item_a", text="Once upon", truncated=True),),
+            stop_reason=ev.StopReason.CANCELLED,
+        ),
+        tr.UserMessage(item_id="item_v", text=""),
+    )
+    await commands.restore_conversation(transcript)
+    assert wire.messages == [
+        {
+            "type": "conversation.item.create",
+            "item": {
+                "id": "item_u",
+                "type": "message",
+                "role": "user",
+                "content": [{"type": "input_text", "text": "Tell me a story."}],
+            },
+        },
+        {
+            "type": "conversation.item.create",
+            "item": {
+                "id": "item_a",
+                "type": "message",
+                "role": "assistant",
+                "content": [{"type": "output_text", "text": "Once upon"}],
+            },
+        },
+    ]
+    assert restored == ["done"]
+    echo = wire.messages[0]["item"]
+    assert run(t, s.item_added(echo, None, "conversation.item.created")) == []

@@ -512,11 +512,9 @@ async def test_gemini_interruption_cuts_the_answer_and_cancels_the_withdrawn_too
     ]
     assert interruptions(seen) == ["gemini_resp_2"]
     assert turns(seen) == [("gemini_resp_2", CANCELLED), ("gemini_resp_5", END_TURN)]
-    assert of_type(seen, public.ProviderError) == [
-        public.ProviderError(
-            code="go_away", message="the server will close the connection in 50s", fatal=False
-        )
-    ]
+    # The trace's goAway is about the connection, not the conversation: a replay
+    # has no connection to move, so subscribers see no error for it.
+    assert of_type(seen, public.ProviderError) == []
     assert_closed_by_provider(seen)
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from ._errors import MissingDependencyError as MissingDependencyError
 from ._errors import ProviderConnectionError as ProviderConnectionError
+from ._errors import StaleToolCallError as StaleToolCallError
 from ._errors import TraceFormatError as TraceFormatError
 from ._errors import UnsupportedCommandError as UnsupportedCommandError
 from ._errors import UnsupportedInputError as UnsupportedInputError
@@ -51,6 +52,7 @@ __all__ = (
     "UnsupportedCommandError",
     "UnsupportedInputError",
     "TraceFormatError",
+    "StaleToolCallError",
 )
 
 for _value in list(globals().values()):

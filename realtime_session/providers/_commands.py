@@ -19,6 +19,8 @@ import anyio
 SendText: TypeAlias = Callable[[str], Awaitable[None]]
 """Sends one text frame; raises ``anyio.BrokenResourceError`` when the connection is gone."""
 
+Notify: TypeAlias = Callable[[], Awaitable[None]]
+
 CloseTransport: TypeAlias = Callable[[], Awaitable[None]]
 
 
@@ -46,10 +48,17 @@ class JsonMessageSender:
     message granularity (the transport never splits a frame).
     """
 
-    __slots__ = ("_close", "_closed", "_send")
+    __slots__ = ("_close", "_closed", "_send", "_send_input")
 
-    def __init__(self, send: SendText, close: CloseTransport | None = None) -> None:
+    def __init__(
+        self,
+        send: SendText,
+        close: CloseTransport | None = None,
+        *,
+        send_input: SendText | None = None,
+    ) -> None:
         self._send = send
+        self._send_input = send_input if send_input is not None else send
         self._close = close
         self._closed = False
 
@@ -64,13 +73,19 @@ class JsonMessageSender:
         A message JSON cannot carry (an object that is not JSON, ``NaN``) raises
         ``TypeError`` before anything is sent.
         """
+        await self._send(self._encode(message))
+
+    async def send_input(self, message: Mapping[str, Any]) -> None:
+        """Send a message of user input: held while the connection is being replaced."""
+        await self._send_input(self._encode(message))
+
+    def _encode(self, message: Mapping[str, Any]) -> str:
         if self._closed:
             raise anyio.ClosedResourceError
         try:
-            frame = json.dumps(message, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+            return json.dumps(message, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
         except (TypeError, ValueError) as exc:
             raise TypeError(f"the client message is not JSON-serialisable: {exc}") from exc
-        await self._send(frame)
 
     async def aclose(self) -> None:
         """Refuse further messages and close the transport, if one was given. Idempotent."""

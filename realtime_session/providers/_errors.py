@@ -8,6 +8,7 @@ from typing import final
 __all__ = (
     "MissingDependencyError",
     "ProviderConnectionError",
+    "StaleToolCallError",
     "TraceFormatError",
     "UnsupportedCommandError",
     "UnsupportedInputError",
@@ -46,6 +47,25 @@ class ProviderConnectionError(ConnectionError):
     connection that drops *after* ``connect()`` yielded is not raised: it ends
     the event stream with a fatal ``ProviderError`` instead.
     """
+
+
+@final
+class StaleToolCallError(LookupError):
+    """A tool result for a call that the current provider connection does not know.
+
+    The call was requested on a connection that has since been replaced (a
+    reconnection): the new connection's conversation holds no such call, so
+    its answer is not sent; the session reports the call as failed. The
+    application's tool did run; nothing it did is undone.
+    """
+
+    def __init__(self, call_id: str, *, provider: str) -> None:
+        super().__init__(
+            f"tool call {call_id!r} was requested on a {provider} connection that was "
+            "replaced by a reconnection; the new connection does not know it, so its "
+            "answer was not sent"
+        )
+        self.call_id = call_id
 
 
 @final

@@ -13,6 +13,8 @@ usage figure is better than losing the end of a turn.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from collections.abc import Mapping
 from typing import Any, TypeAlias
@@ -140,6 +142,27 @@ def opt_bool(parent: JsonObject, key: str, where: str) -> bool:
     if isinstance(value, bool):
         return value
     raise MalformedEvent(f"{where}{key}", f"must be a boolean, not {_describe(value)}")
+
+
+_URLSAFE_TO_STANDARD = str.maketrans("-_", "+/")
+
+
+def base64_bytes(parent: JsonObject, key: str, where: str) -> bytes:
+    """Required base64 media: either alphabet, standard or URL-safe, padded or not.
+
+    Protocol-buffer JSON (Gemini's wire) allows both, and Google's own SDK
+    writes the URL-safe one. Anything else raises :class:`MalformedEvent`.
+    """
+    payload = text(parent, key, where)
+    urlsafe = "-" in payload or "_" in payload
+    if urlsafe and ("+" in payload or "/" in payload):
+        raise MalformedEvent(f"{where}{key}", "mixes the standard and URL-safe base64 alphabets")
+    if urlsafe:
+        payload = payload.translate(_URLSAFE_TO_STANDARD)
+    try:
+        return base64.b64decode(payload + "=" * (-len(payload) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        raise MalformedEvent(f"{where}{key}", "is not valid base64") from None
 
 
 def lenient_count(parent: JsonObject | None, key: str) -> int | None:

@@ -16,8 +16,7 @@ estimates what the user heard after a barge-in by itself
 
 from __future__ import annotations
 
-import base64
-import binascii
+import re
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, Final, cast, final
@@ -30,7 +29,8 @@ from .._log import ModuleLogger
 from ..transcript import ItemSkipped
 from . import _fields as f
 from ._commands import CloseTransport, JsonMessageSender, SendText, encode_base64
-from ._errors import UnsupportedCommandError, UnsupportedInputError
+from ._errors import StaleToolCallError, UnsupportedCommandError, UnsupportedInputError
+from ._unknown import UnknownNames
 from ._ws import (
     DEFAULT_MAX_MESSAGE_SIZE,
     DEFAULT_SEND_TIMEOUT,
@@ -67,6 +67,37 @@ _KNOWN_FIELDS: Final = frozenset(
 )
 _PCM_MIME_TYPES: Final = frozenset({"audio/pcm", "audio/pcm16", "audio/l16"})
 
+# turnCompleteReason values where the model refused: the turn ends as filtered,
+# and subscribers get a ProviderError saying why (the model said nothing useful).
+_REFUSALS: Final = {
+    "RESPONSE_REJECTED": "the model rejected the response",
+    "PROHIBITED_INPUT_CONTENT": "the input contains prohibited content",
+    "IMAGE_PROHIBITED_INPUT_CONTENT": "the input image contains prohibited content",
+    "INPUT_TEXT_CONTAIN_PROMINENT_PERSON_PROHIBITED": (
+        "the input text refers to a prominent person"
+    ),
+    "INPUT_IMAGE_CELEBRITY": "the input image shows a celebrity",
+    "INPUT_IMAGE_PHOTO_REALISTIC_CHILD_PROHIBITED": (
+        "the input image shows a photo-realistic child"
+    ),
+    "INPUT_TEXT_NCII_PROHIBITED": "the input text contains non-consensual intimate imagery",
+    "INPUT_OTHER": "the input failed a safety check",
+    "INPUT_IP_PROHIBITED": "the input violates intellectual property",
+    "BLOCKLIST": "the input matched a blocklist",
+    "UNSAFE_PROMPT_FOR_IMAGE_GENERATION": "the input is unsafe for image generation",
+    "GENERATED_IMAGE_SAFETY": "a generated image failed a safety check",
+    "GENERATED_CONTENT_SAFETY": "the generated content failed a safety check",
+}
+# Reasons that end an ordinary turn: the stop reason follows from what the turn did.
+_ORDINARY_ENDS: Final = frozenset({"TURN_COMPLETE_REASON_UNSPECIFIED", "NEED_MORE_INPUT"})
+_MALFORMED_CALL: Final = "MALFORMED_FUNCTION_CALL"
+
+# One step of an RFC 9535 JSON path as Gemini streams arguments: .name, ['name'] or [index].
+_PATH_STEP: Final = re.compile(
+    r"""\.(?P<name>[A-Za-z_][A-Za-z0-9_]*)|\[(?P<index>\d{1,6})\]|\[(?P<q>['"])(?P<key>(?:(?!(?P=q)).)*)(?P=q)\]"""
+)
+_MAX_RATE_DIGITS: Final = 6
+
 
 @attrs.define(slots=True)
 class _UserTurn:
@@ -88,6 +119,17 @@ class _ModelTurn:
     interrupted: bool = False
     tool_called: bool = False
     deltas: int = 0
+
+
+@attrs.define(slots=True)
+class _StreamedCall:
+    """A function call whose arguments arrive in parts (``willContinue``)."""
+
+    name: str
+    arguments: dict[str, Any] = attrs.Factory(dict)
+    # JSON paths whose string value is still being streamed.
+    open_strings: set[str] = attrs.Factory(set)
+    problem: str | None = None
 
 
 def _carried_arguments(arguments: object, call_id: object) -> ev.JsonValue:
@@ -134,9 +176,20 @@ class GeminiLiveTranslator:
     completes as ``cancelled``. A ``toolCall`` yields one ``ToolCallRequested``
     per function call and a contentless anchor for it; the response completes
     as ``tool_use`` at ``turnComplete`` or when the model goes on after the tool
-    answered, which starts a new response. ``toolCallCancellation`` yields one
-    ``ToolCallCancelled`` per id. ``goAway`` yields a non-fatal ``ProviderError``
-    warning that the server will close the connection.
+    answered, which starts a new response. A call streamed in parts
+    (``willContinue``, ``partialArgs`` with a ``jsonPath`` each) is requested once,
+    when its last part arrived, with the arguments put together.
+    ``toolCallCancellation`` yields one ``ToolCallCancelled`` per id.
+    ``turnCompleteReason`` sets the stop reason: a refusal (``RESPONSE_REJECTED``,
+    prohibited input, a safety block) completes the response as
+    ``content_filter`` with a non-fatal ``ProviderError`` naming the reason; a
+    ``MALFORMED_FUNCTION_CALL`` completes it as ``end_turn`` (there is nothing to
+    run) with a ``ProviderError`` too.
+
+    Connection facts. ``goAway`` and ``sessionResumptionUpdate`` change nothing in
+    the conversation; the translator keeps them for the connection
+    (:attr:`go_away`, :attr:`resumption_handle`, :attr:`handover_ready`), and
+    :meth:`connection_lost` closes what was in flight when a connection ends.
     """
 
     def __init__(self, *, id_prefix: str = "gemini") -> None:
@@ -151,10 +204,18 @@ class GeminiLiveTranslator:
         self._usage: ev.Usage | None = None
         self._user_speaking = False
         self._call_names: dict[str, str] = {}
-        self._unknown: set[str] = set()
+        self._streamed: dict[str, _StreamedCall] = {}
+        # Calls requested on a connection that has since ended: no answer goes out for them.
+        self._lost_calls: set[str] = set()
+        self._unknown_fields = UnknownNames(_log, "unknown_server_field_ignored", "field")
+        self._unknown_mime = UnknownNames(_log, "unknown_inline_data_ignored", "mime_type")
+        self._unknown_reasons = UnknownNames(_log, "unknown_turn_complete_reason", "reason")
         self._setup_complete = False
         self._session_id: str | None = None
         self._resumption_handle: str | None = None
+        self._go_away: str | None = None
+        # Whether the newest handle was issued with nothing in flight after it.
+        self._handle_current = False
 
     @property
     def setup_complete(self) -> bool:
@@ -171,9 +232,59 @@ class GeminiLiveTranslator:
         """The latest resumable session handle from ``sessionResumptionUpdate``."""
         return self._resumption_handle
 
+    @property
+    def go_away(self) -> str | None:
+        """The ``timeLeft`` of a ``goAway`` on this connection (``""`` without one), else ``None``."""
+        return self._go_away
+
+    @property
+    def handover_ready(self) -> bool:
+        """Whether resuming now would lose nothing the model did.
+
+        True once the newest resumable handle was issued while no response and
+        no tool call was in flight, and nothing started since.
+        """
+        return (
+            self._handle_current
+            and self._turn is None
+            and not self._call_names
+            and not self._streamed
+        )
+
     def tool_name(self, call_id: str) -> str | None:
         """The function name of a requested call that was not cancelled, if known."""
         return self._call_names.get(call_id)
+
+    def call_lost(self, call_id: str) -> bool:
+        """Whether ``call_id`` was requested on a connection that has since ended."""
+        return call_id in self._lost_calls
+
+    def connection_lost(self) -> list[ev.RealtimeSessionEvent]:
+        """Close what was in flight on a connection that ended, and forget the connection.
+
+        A response still being generated ends as interrupted (``Interrupted``,
+        then ``TurnCompleted(cancelled)``) with what had arrived; the user's
+        words so far are committed. Calls not answered yet are lost: the next
+        connection, resumed from a handle issued before them, does not know
+        them (see :meth:`call_lost`). Ids go on from where they were, so the
+        transcript continues on the next connection.
+        """
+        out: list[ev.RealtimeSessionEvent] = []
+        turn = self._turn
+        if turn is not None:
+            if not turn.interrupted:
+                turn.interrupted = True
+                out.append(ev.Interrupted(response_id=turn.response_id))
+            self._finish_turn(out, ev.StopReason.CANCELLED)
+        self._close_user(out)
+        self._lost_calls.update(self._call_names)
+        self._call_names.clear()
+        self._streamed.clear()
+        self._usage = None
+        self._user_speaking = False
+        self._setup_complete = False
+        self._go_away = None
+        return out
 
     def translate(self, server_message: object) -> list[ev.RealtimeSessionEvent]:
         """Translate one server message; see the class documentation for the rules."""
@@ -205,9 +316,8 @@ class GeminiLiveTranslator:
         if isinstance(content, Mapping) and content.get("turnComplete") is not None:
             self._guarded("serverContent", self._on_turn_complete, content, out)
         for key in server_message:
-            if key not in _KNOWN_FIELDS and key not in self._unknown:
-                self._unknown.add(key)
-                _log.info("unknown_server_field_ignored", field=key)
+            if key not in _KNOWN_FIELDS:
+                self._unknown_fields.note(str(key))
         return out
 
     def _guarded(
@@ -216,17 +326,21 @@ class GeminiLiveTranslator:
         step: Callable[[f.JsonObject, list[ev.RealtimeSessionEvent]], None],
         value: object,
         out: list[ev.RealtimeSessionEvent],
+        *,
+        where: str = "",
     ) -> None:
         try:
             if not isinstance(value, Mapping):
-                raise f.MalformedEvent(key, f"must be an object, not {type(value).__name__}")
+                raise f.MalformedEvent(
+                    where + key, f"must be an object, not {type(value).__name__}"
+                )
             step(value, out)
         except f.MalformedEvent as exc:
-            out.append(_malformed(key, str(exc)))
+            out.append(_malformed((where + key).split(".", 1)[0], str(exc)))
         except Exception as exc:
             # A translator defect must not take the connection down with it.
-            _log.exception("translator_failed", field=key)
-            out.append(ev.ProviderError(code="translator_error", message=f"{key}: {exc!r}"))
+            _log.exception("translator_failed", field=where + key)
+            out.append(ev.ProviderError(code="translator_error", message=f"{where}{key}: {exc!r}"))
 
     # -- identity ---------------------------------------------------------------
 
@@ -313,7 +427,8 @@ class GeminiLiveTranslator:
         self._session_id = f.opt_ident(value, "sessionId", "setupComplete.")
 
     def _on_voice_activity(self, value: f.JsonObject, out: list[ev.RealtimeSessionEvent]) -> None:
-        kind = f.opt_text(value, "voiceActivityType", "voiceActivity.")
+        # The wire says "type"; voice_activity_type is the SDK's Python-side name.
+        kind = f.opt_text(value, "type", "voiceActivity.")
         if kind == "ACTIVITY_START":
             self._user_started(out)
         elif kind == "ACTIVITY_END":
@@ -340,35 +455,49 @@ class GeminiLiveTranslator:
         )
 
     def _on_content(self, content: f.JsonObject, out: list[ev.RealtimeSessionEvent]) -> None:
-        where = "serverContent."
-        transcription = f.opt_obj(content, "inputTranscription", where)
-        if transcription is not None:
-            self._on_input_transcription(transcription, out)
-        interim = f.opt_obj(content, "interimInputTranscription", where)
-        if interim is not None:
-            interim_text = f.opt_text(interim, "text", where + "interimInputTranscription.")
-            if interim_text:
-                out.append(ev.InputTranscriptPartial(text=interim_text))
-        model_turn = f.opt_obj(content, "modelTurn", where)
-        if model_turn is not None:
-            self._on_model_turn(model_turn, out)
-        output = f.opt_obj(content, "outputTranscription", where)
-        if output is not None:
-            delta = f.opt_text(output, "text", where + "outputTranscription.")
-            if delta:
-                turn = self._model_turn(out)
-                item_id = self._spoken_item(turn)
-                out.append(
-                    ev.OutputAudioTranscriptDeltaForItem(
-                        response_id=turn.response_id,
-                        delta_id=self._delta_id(turn, item_id),
-                        item_id=item_id,
-                        previous_item_id=self._prev_of.get(item_id),
-                        delta=delta,
-                    )
-                )
-        if f.opt_bool(content, "interrupted", where):
+        # Each field counts on its own: a bad one costs itself, never its neighbours
+        # (an interruption must not be lost to a malformed audio part beside it).
+        steps = (
+            ("inputTranscription", self._on_input_transcription),
+            ("interimInputTranscription", self._on_interim_transcription),
+            ("modelTurn", self._on_model_turn),
+            ("outputTranscription", self._on_output_transcription),
+        )
+        for key, step in steps:
+            value = content.get(key)
+            if value is not None:
+                self._guarded(key, step, value, out, where="serverContent.")
+        try:
+            interrupted = f.opt_bool(content, "interrupted", "serverContent.")
+        except f.MalformedEvent as exc:
+            out.append(_malformed("serverContent", str(exc)))
+            return
+        if interrupted:
             self._on_interrupted(out)
+
+    def _on_interim_transcription(
+        self, interim: f.JsonObject, out: list[ev.RealtimeSessionEvent]
+    ) -> None:
+        text = f.opt_text(interim, "text", "serverContent.interimInputTranscription.")
+        if text:
+            out.append(ev.InputTranscriptPartial(text=text))
+
+    def _on_output_transcription(
+        self, output: f.JsonObject, out: list[ev.RealtimeSessionEvent]
+    ) -> None:
+        delta = f.opt_text(output, "text", "serverContent.outputTranscription.")
+        if delta:
+            turn = self._model_turn(out)
+            item_id = self._spoken_item(turn)
+            out.append(
+                ev.OutputAudioTranscriptDeltaForItem(
+                    response_id=turn.response_id,
+                    delta_id=self._delta_id(turn, item_id),
+                    item_id=item_id,
+                    previous_item_id=self._prev_of.get(item_id),
+                    delta=delta,
+                )
+            )
 
     def _on_input_transcription(
         self, transcription: f.JsonObject, out: list[ev.RealtimeSessionEvent]
@@ -418,19 +547,16 @@ class GeminiLiveTranslator:
         self, inline: f.JsonObject, where: str, out: list[ev.RealtimeSessionEvent]
     ) -> None:
         mime = f.opt_text(inline, "mimeType", where) or "audio/pcm"
-        payload = f.text(inline, "data", where)
-        try:
-            data = base64.b64decode(payload, validate=True)
-        except (binascii.Error, ValueError):
-            raise f.MalformedEvent(where + "data", "is not valid base64") from None
+        data = f.base64_bytes(inline, "data", where)
         base = mime.split(";", 1)[0].strip().lower()
         if base.startswith("audio/"):
+            rate = _rate_of(mime, where + "mimeType")
             turn = self._model_turn(out)
             item_id = self._spoken_item(turn)
             out.append(
                 ev.OutputAudioChunk(
                     chunk=ev.RealtimeAudioChunk(
-                        data=data, sample_rate_hz=_rate_of(mime) or 24000, mime_type=base
+                        data=data, sample_rate_hz=rate or 24000, mime_type=base
                     ),
                     response_id=turn.response_id,
                     item_id=item_id,
@@ -444,9 +570,8 @@ class GeminiLiveTranslator:
                     response_id=turn.response_id,
                 )
             )
-        elif base not in self._unknown:
-            self._unknown.add(base)
-            _log.info("unknown_inline_data_ignored", mime_type=base)
+        else:
+            self._unknown_mime.note(base)
 
     def _on_interrupted(self, out: list[ev.RealtimeSessionEvent]) -> None:
         turn = self._turn
@@ -460,6 +585,19 @@ class GeminiLiveTranslator:
     def _on_turn_complete(self, content: f.JsonObject, out: list[ev.RealtimeSessionEvent]) -> None:
         if not f.opt_bool(content, "turnComplete", "serverContent."):
             return
+        reason = f.opt_text(content, "turnCompleteReason", "serverContent.")
+        refusal = _REFUSALS.get(reason) if reason is not None else None
+        if reason is not None and refusal is not None:
+            out.append(ev.ProviderError(code=reason.lower(), message=refusal))
+        elif reason == _MALFORMED_CALL:
+            out.append(
+                ev.ProviderError(
+                    code=reason.lower(),
+                    message="the model made a function call that could not be run",
+                )
+            )
+        elif reason is not None and reason not in _ORDINARY_ENDS:
+            self._unknown_reasons.note(reason)
         turn = self._turn
         if turn is None:
             # The model stayed silent: the user's turn still ends here.
@@ -468,7 +606,9 @@ class GeminiLiveTranslator:
             return
         if turn.interrupted:
             stop = ev.StopReason.CANCELLED
-        elif turn.tool_called:
+        elif refusal is not None:
+            stop = ev.StopReason.CONTENT_FILTER
+        elif turn.tool_called and reason != _MALFORMED_CALL:
             stop = ev.StopReason.TOOL_USE
         else:
             stop = ev.StopReason.END_TURN
@@ -481,27 +621,56 @@ class GeminiLiveTranslator:
             try:
                 if not isinstance(call, Mapping):
                     raise f.MalformedEvent(where[:-1], "must be an object")
-                call_id = f.ident(call, "id", where)
-                name = f.ident(call, "name", where)
-                arguments: ev.JsonValue = call.get("args")
-                if arguments is None:
-                    arguments = {}
-                arguments = _carried_arguments(arguments, call_id)
+                self._on_function_call(call, where, out)
             except f.MalformedEvent as exc:
                 out.append(_malformed("toolCall", str(exc)))
-                continue
-            if call_id in self._call_names:
-                continue
-            turn = self._model_turn(out) if self._turn is None else self._turn
-            turn.tool_called = True
-            self._call_names[call_id] = name
-            anchor = self._chain(f"{self._prefix}_call_{call_id}")
-            out.append(
-                ev.RealtimeTranscript(
-                    event=ItemSkipped(item_id=anchor, previous_item_id=self._prev_of[anchor])
-                )
+
+    def _on_function_call(
+        self, call: f.JsonObject, where: str, out: list[ev.RealtimeSessionEvent]
+    ) -> None:
+        streamed_id = next(iter(self._streamed)) if len(self._streamed) == 1 else None
+        call_id = f.opt_ident(call, "id", where) or streamed_id
+        if call_id is None:
+            raise f.MalformedEvent(where + "id", "is missing")
+        streamed = self._streamed.get(call_id)
+        name = f.opt_ident(call, "name", where) or (streamed.name if streamed else None)
+        if name is None:
+            raise f.MalformedEvent(where + "name", "is missing")
+        # Any JSON value: arguments that are not an object are the session's to refuse.
+        args = call.get("args")
+        partial = f.opt_list(call, "partialArgs", where)
+        more = f.opt_bool(call, "willContinue", where)
+        if call_id in self._call_names:
+            return
+        if streamed is None and (more or partial):
+            streamed = self._streamed[call_id] = _StreamedCall(name=name)
+            self._handle_current = False
+        arguments: ev.JsonValue
+        if streamed is not None:
+            if isinstance(args, Mapping):
+                streamed.arguments.update(args)
+            for index, part in enumerate(partial or ()):
+                _apply_partial_arg(streamed, part, f"{where}partialArgs[{index}].")
+            if more:
+                return
+            del self._streamed[call_id]
+            if streamed.problem is not None:
+                arguments = f"tool arguments could not be put together: {streamed.problem}"
+            else:
+                arguments = _carried_arguments(streamed.arguments, call_id)
+        else:
+            arguments = _carried_arguments(args if args is not None else {}, call_id)
+        turn = self._model_turn(out) if self._turn is None else self._turn
+        turn.tool_called = True
+        self._handle_current = False
+        self._call_names[call_id] = name
+        anchor = self._chain(f"{self._prefix}_call_{call_id}")
+        out.append(
+            ev.RealtimeTranscript(
+                event=ItemSkipped(item_id=anchor, previous_item_id=self._prev_of[anchor])
             )
-            out.append(ev.ToolCallRequested(call_id=call_id, tool_name=name, arguments=arguments))
+        )
+        out.append(ev.ToolCallRequested(call_id=call_id, tool_name=name, arguments=arguments))
 
     def _on_tool_call_cancellation(
         self, value: f.JsonObject, out: list[ev.RealtimeSessionEvent]
@@ -517,14 +686,12 @@ class GeminiLiveTranslator:
                 )
                 continue
             self._call_names.pop(call_id, None)
+            self._streamed.pop(call_id, None)
             out.append(ev.ToolCallCancelled(call_id=call_id))
 
     def _on_go_away(self, value: f.JsonObject, out: list[ev.RealtimeSessionEvent]) -> None:
-        time_left = f.opt_text(value, "timeLeft", "goAway.")
-        when = f"in {time_left}" if time_left else "soon"
-        out.append(
-            ev.ProviderError(code="go_away", message=f"the server will close the connection {when}")
-        )
+        # Nothing changes in the conversation; the connection acts on it.
+        self._go_away = f.opt_text(value, "timeLeft", "goAway.") or ""
 
     def _on_resumption_update(
         self, value: f.JsonObject, out: list[ev.RealtimeSessionEvent]
@@ -532,18 +699,131 @@ class GeminiLiveTranslator:
         handle = f.opt_ident(value, "newHandle", "sessionResumptionUpdate.")
         if handle is not None and f.opt_bool(value, "resumable", "sessionResumptionUpdate."):
             self._resumption_handle = handle
+            self._handle_current = self._turn is None and not self._call_names
 
 
 def _malformed(where: str, problem: str) -> ev.ProviderError:
     return ev.ProviderError(code="malformed_event", message=f"{where}: {problem}")
 
 
-def _rate_of(mime: str) -> int | None:
+def _rate_of(mime: str, where: str) -> int | None:
+    """The ``rate`` parameter of an audio mime type; ``None`` when there is none.
+
+    Only ASCII digits make a rate: ``str.isdigit`` also accepts ``"²"``, which
+    ``int`` refuses, and thousands of digits are no sample rate either.
+    """
     for parameter in mime.split(";")[1:]:
         key, _, value = parameter.partition("=")
-        if key.strip().lower() == "rate" and value.strip().isdigit():
-            return int(value.strip()) or None
+        if key.strip().lower() != "rate":
+            continue
+        value = value.strip()
+        if not (value.isascii() and value.isdigit() and len(value) <= _MAX_RATE_DIGITS):
+            raise f.MalformedEvent(where, f"has a rate that is not a sample rate: {value[:16]!r}")
+        return int(value) or None
     return None
+
+
+def _path_steps(path: str) -> list[str | int]:
+    """The steps of a JSON path such as ``$.location.city`` or ``$.items[0]['a b']``."""
+    if not path.startswith("$"):
+        raise ValueError("does not start with '$'")
+    steps: list[str | int] = []
+    position = 1
+    while position < len(path):
+        match = _PATH_STEP.match(path, position)
+        if match is None:
+            raise ValueError(f"cannot be read at {path[position : position + 16]!r}")
+        if match["index"] is not None:
+            steps.append(int(match["index"]))
+        else:
+            steps.append(match["name"] if match["name"] is not None else match["key"])
+        position = match.end()
+    if not steps:
+        raise ValueError("names no argument")
+    return steps
+
+
+def _apply_partial_arg(call: _StreamedCall, part: object, where: str) -> None:
+    """Put one ``partialArgs`` entry into the arguments being streamed.
+
+    A string whose previous part said ``willContinue`` is appended to; any
+    other value replaces what the path held. A part that cannot be placed
+    spoils the call: it is requested with the reason, never with half its
+    arguments.
+    """
+    if not isinstance(part, Mapping):
+        raise f.MalformedEvent(where[:-1], "must be an object")
+    path = f.text(part, "jsonPath", where)
+    value: ev.JsonValue
+    if "stringValue" in part:
+        value = f.text(part, "stringValue", where)
+    elif "numberValue" in part:
+        number = part["numberValue"]
+        if isinstance(number, bool) or not isinstance(number, int | float):
+            raise f.MalformedEvent(where + "numberValue", "must be a number")
+        value = number
+    elif "boolValue" in part:
+        value = f.opt_bool(part, "boolValue", where)
+    elif "nullValue" in part:
+        value = None
+    else:
+        raise f.MalformedEvent(where[:-1], "carries no value")
+    try:
+        steps = _path_steps(path)
+    except ValueError as exc:
+        call.problem = f"jsonPath {path[:64]!r} {exc}"
+        return
+    container: Any = call.arguments
+    for step, following in zip(steps, [*steps[1:], None], strict=True):
+        if following is None:
+            break
+        child_type = list if isinstance(following, int) else dict
+        container = _child(container, step, child_type)
+        if container is None:
+            call.problem = f"jsonPath {path[:64]!r} does not fit the arguments so far"
+            return
+    last = steps[-1]
+    previous = _get(container, last)
+    if isinstance(value, str) and path in call.open_strings and isinstance(previous, str):
+        value = previous + value
+    if not _put(container, last, value):
+        call.problem = f"jsonPath {path[:64]!r} does not fit the arguments so far"
+        return
+    if isinstance(value, str) and f.opt_bool(part, "willContinue", where):
+        call.open_strings.add(path)
+    else:
+        call.open_strings.discard(path)
+
+
+def _get(container: Any, step: str | int) -> Any:
+    if isinstance(step, int):
+        return container[step] if isinstance(container, list) and step < len(container) else None
+    return container.get(step) if isinstance(container, dict) else None
+
+
+def _put(container: Any, step: str | int, value: Any) -> bool:
+    if isinstance(step, str):
+        if not isinstance(container, dict):
+            return False
+        container[step] = value
+        return True
+    if not isinstance(container, list) or step > len(container):
+        return False  # arrays grow in order; a gap has nothing to hold it
+    if step == len(container):
+        container.append(value)
+    else:
+        container[step] = value
+    return True
+
+
+def _child(container: Any, step: str | int, child_type: type) -> Any:
+    existing = _get(container, step)
+    if isinstance(existing, child_type):
+        return existing
+    if existing is not None:
+        return None
+    child = child_type()
+    return child if _put(container, step, child) else None
 
 
 def _manual_activity(setup: Mapping[str, Any]) -> bool:
@@ -579,8 +859,9 @@ class GeminiLiveCommands:
         *,
         manual_activity: bool = False,
         close: CloseTransport | None = None,
+        send_input: SendText | None = None,
     ) -> None:
-        self._sender = JsonMessageSender(send, close)
+        self._sender = JsonMessageSender(send, close, send_input=send_input)
         self._translator = translator
         self._manual_activity = manual_activity
         self._activity_open = False
@@ -612,7 +893,7 @@ class GeminiLiveCommands:
                     f"AudioInput.chunk.sample_rate_hz is {audio.sample_rate_hz}"
                 )
             await self._open_activity()
-            await self._sender.send(
+            await self._sender.send_input(
                 {
                     "realtimeInput": {
                         "audio": {
@@ -623,7 +904,7 @@ class GeminiLiveCommands:
                 }
             )
         elif isinstance(chunk, ev.VideoInput):
-            await self._sender.send(
+            await self._sender.send_input(
                 {
                     "realtimeInput": {
                         "video": {
@@ -634,14 +915,14 @@ class GeminiLiveCommands:
                 }
             )
         elif isinstance(chunk, ev.TextInput):
-            await self._sender.send({"realtimeInput": {"text": chunk.text}})
+            await self._sender.send_input({"realtimeInput": {"text": chunk.text}})
         else:
             raise TypeError(f"send_input expects a RealtimeInputChunk, not {type(chunk).__name__}")
 
     async def _open_activity(self) -> None:
         if self._manual_activity and not self._activity_open:
             self._activity_open = True
-            await self._sender.send({"realtimeInput": {"activityStart": {}}})
+            await self._sender.send_input({"realtimeInput": {"activityStart": {}}})
 
     async def commit_turn(self) -> None:
         """End the user's turn: ``activityEnd`` (manual activity) or ``audioStreamEnd``.
@@ -650,10 +931,10 @@ class GeminiLiveCommands:
         nothing is sent.
         """
         if not self._manual_activity:
-            await self._sender.send({"realtimeInput": {"audioStreamEnd": True}})
+            await self._sender.send_input({"realtimeInput": {"audioStreamEnd": True}})
         elif self._activity_open:
             self._activity_open = False
-            await self._sender.send({"realtimeInput": {"activityEnd": {}}})
+            await self._sender.send_input({"realtimeInput": {"activityEnd": {}}})
 
     async def interrupt(self) -> None:
         """Stop the model by starting a user activity (manual activity detection only).
@@ -668,7 +949,7 @@ class GeminiLiveCommands:
             )
         if self._activity_open:
             # An activity is already open; closing and reopening it is what interrupts.
-            await self._sender.send({"realtimeInput": {"activityEnd": {}}})
+            await self._sender.send_input({"realtimeInput": {"activityEnd": {}}})
             self._activity_open = False
         await self._open_activity()
 
@@ -694,6 +975,8 @@ class GeminiLiveCommands:
         await self._respond(call_id, {"error": error})
 
     async def _respond(self, call_id: str, response: Mapping[str, ev.JsonValue]) -> None:
+        if self._translator.call_lost(call_id):
+            raise StaleToolCallError(call_id, provider="Gemini Live")
         function_response: dict[str, Any] = {"id": call_id}
         name = self._translator.tool_name(call_id)
         if name is not None:

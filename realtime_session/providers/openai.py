@@ -21,7 +21,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, Final, final
 from urllib.parse import quote
@@ -30,17 +30,20 @@ import attrs
 
 from .. import codec
 from .. import events as ev
+from .. import transcript as tr
 from .._log import ModuleLogger
 from ..transcript import ItemSkipped
 from . import _fields as f
 from ._commands import (
     CloseTransport,
     JsonMessageSender,
+    Notify,
     SendText,
     dump_json_value,
     encode_base64,
 )
-from ._errors import UnsupportedInputError
+from ._errors import StaleToolCallError, UnsupportedInputError
+from ._unknown import UnknownNames
 from ._ws import (
     DEFAULT_MAX_MESSAGE_SIZE,
     DEFAULT_SEND_TIMEOUT,
@@ -119,6 +122,10 @@ _BETA_AUDIO_FORMATS: Final = {
 _PCM_MIME_TYPES: Final = frozenset({"audio/pcm", "audio/pcm16", "audio/l16"})
 
 _TOOL_ITEM_TYPES: Final = frozenset({"function_call", "mcp_call"})
+# Only these are the application's to run; the server runs MCP calls itself.
+_CLIENT_CALL_TYPE: Final = "function_call"
+# The error OpenAI sends before it closes a connection at its time limit.
+_SESSION_EXPIRED: Final = "session_expired"
 
 
 @attrs.define(slots=True)
@@ -211,10 +218,16 @@ class OpenAIRealtimeTranslator:
     ``call_id``) with the name taken from the item and the arguments parsed, or
     the raw argument text when it is not JSON; the response then completes with
     ``StopReason.TOOL_USE``. A call that completes after its response was
-    interrupted is not requested: the user talked over it. Function calls,
+    interrupted is not requested: the user talked over it. MCP calls
+    (``mcp_call``) are run by the server: a response whose only calls are MCP
+    calls ends as the model's turn did, not as ``tool_use``. Function calls,
     their outputs, system messages and
     MCP items become contentless ``ItemSkipped`` anchors so the transcript
     keeps their place in the conversation.
+
+    Connections. :meth:`connection_lost` closes what was in flight when the
+    connection ended; :meth:`conversation_restored` registers the items a new
+    connection was given from the transcript, so their echoes add nothing.
 
     The few methods and properties below :meth:`translate` are the seam
     :class:`OpenAIRealtimeCommands` uses to aim its client events.
@@ -242,7 +255,16 @@ class OpenAIRealtimeTranslator:
         self._spoken: dict[tuple[str, int], _Streamed] = {}
         self._display: dict[tuple[str, int], _Streamed] = {}
         self._user_partial: dict[str, str] = {}
-        self._unknown_types: set[str] = set()
+        self._unknown_types = UnknownNames(_log, "unknown_server_event_ignored", "event_type")
+        # Calls requested on a connection that has since ended.
+        self._lost_calls: set[str] = set()
+        # Items the current connection got from the transcript, not from the model.
+        self._restored: set[str] = set()
+        # Audio items of the current connection, and of connections that ended.
+        self._audio_items: set[str] = set()
+        self._replaced_items: set[str] = set()
+        self._expiring = False
+        self._ga: bool | None = None
         self._output_mime = "audio/pcm"
         self._output_rate = 24000
         self._input_mime = "audio/pcm"
@@ -262,9 +284,8 @@ class OpenAIRealtimeTranslator:
             return [_malformed("server event", "has no 'type'")]
         handler = _HANDLERS.get(event_type)
         if handler is None:
-            if event_type not in _IGNORED and event_type not in self._unknown_types:
-                self._unknown_types.add(event_type)
-                _log.info("unknown_server_event_ignored", event_type=event_type)
+            if event_type not in _IGNORED:
+                self._unknown_types.note(event_type)
             return []
         try:
             return handler(self, server_event)
@@ -312,6 +333,64 @@ class OpenAIRealtimeTranslator:
                 return response.id
         return None
 
+    @property
+    def expiring(self) -> bool:
+        """Whether the server said this connection hit its time limit (it closes next)."""
+        return self._expiring
+
+    @property
+    def ga_session(self) -> bool | None:
+        """Whether the server speaks the GA shape (``None`` until a session event said)."""
+        return self._ga
+
+    def call_lost(self, call_id: str) -> bool:
+        """Whether ``call_id`` was requested on a connection that has since ended."""
+        return call_id in self._lost_calls
+
+    def item_replaced(self, item_id: str) -> bool:
+        """Whether ``item_id`` was an audio item of a connection that has since ended."""
+        return item_id in self._replaced_items
+
+    def connection_lost(self) -> list[ev.RealtimeSessionEvent]:
+        """Close what was in flight on a connection that ended, and forget the connection.
+
+        Every response still in flight ends as interrupted: ``Interrupted``
+        (unless it already was) and ``TurnCompleted(cancelled)``, so the session
+        keeps what was heard of it. Calls not answered yet are lost (see
+        :meth:`call_lost`): the next connection's conversation does not hold them.
+        """
+        out: list[ev.RealtimeSessionEvent] = []
+        for response in list(self._responses.values()):
+            if not response.interrupted:
+                response.interrupted = True
+                out.append(ev.Interrupted(response_id=response.id))
+            out.append(
+                ev.TurnCompleted(response_id=response.id, stop_reason=ev.StopReason.CANCELLED)
+            )
+            self._retire(response)
+        self._lost_calls.update(self._open_calls)
+        self._lost_calls.update(self._held_calls)
+        self._open_calls.clear()
+        self._held_calls.clear()
+        self._spoken.clear()
+        self._display.clear()
+        self._user_partial.clear()
+        self._replaced_items.update(self._audio_items)
+        self._audio_items.clear()
+        self._restored.clear()
+        self._awaiting_response = False
+        self._speech_started = False
+        self._expiring = False
+        return out
+
+    def conversation_restored(self, item_ids: Iterable[str]) -> None:
+        """Register items a new connection was given from the transcript.
+
+        The server echoes each as ``conversation.item.created``; they are in the
+        transcript already, so the echo yields nothing.
+        """
+        self._restored.update(item_ids)
+
     def finish_tool_call(self, call_id: str) -> bool:
         """Record that ``call_id`` was answered; ``True`` when the model may continue.
 
@@ -330,6 +409,7 @@ class OpenAIRealtimeTranslator:
         if session is None:
             return []
         audio = f.lenient_obj(session, "audio")
+        self._ga = audio is not None or session.get("type") == "realtime"
         if audio is not None:  # GA shape
             output = f.lenient_obj(audio, "output")
             fmt = _ga_format(f.lenient_obj(output, "format"))
@@ -435,6 +515,8 @@ class OpenAIRealtimeTranslator:
     def _on_item(self, event: f.JsonObject) -> list[ev.RealtimeSessionEvent]:
         item = f.obj(event, "item", "")
         item_id = f.ident(item, "id", "item.")
+        if item_id in self._restored:
+            return []
         if "previous_item_id" in event:
             self._note_predecessor(item_id, f.opt_ident(event, "previous_item_id", ""))
         item_type = f.opt_text(item, "type", "item.")
@@ -552,8 +634,9 @@ class OpenAIRealtimeTranslator:
         item = f.obj(event, "item", "")
         item_id = f.ident(item, "id", "item.")
         response = self._touch(response_id, item_id)
-        if f.opt_text(item, "type", "item.") in _TOOL_ITEM_TYPES:
-            if response is not None:
+        item_type = f.opt_text(item, "type", "item.")
+        if item_type in _TOOL_ITEM_TYPES:
+            if response is not None and item_type == _CLIENT_CALL_TYPE:
                 response.has_tool_call = True
             return self._tool_item(item, item_id, anchor=False)
         return []
@@ -587,6 +670,7 @@ class OpenAIRealtimeTranslator:
         response = self._touch(response_id, item_id)
         if response is not None:
             response.has_audio = True
+        self._audio_items.add(item_id)
         return [
             ev.OutputAudioChunk(
                 chunk=ev.RealtimeAudioChunk(
@@ -803,13 +887,12 @@ class OpenAIRealtimeTranslator:
         output = body.get("output")
         for item in output if isinstance(output, list) else ():
             item_type = item.get("type") if isinstance(item, Mapping) else None
-            if not isinstance(item_type, str) or item_type not in _TOOL_ITEM_TYPES:
+            if item_type != _CLIENT_CALL_TYPE:
                 continue
             response.has_tool_call = True
             call_id, name, arguments = item.get("call_id"), item.get("name"), item.get("arguments")
             if (
-                item_type == "function_call"
-                and isinstance(call_id, str)
+                isinstance(call_id, str)
                 and call_id.strip()
                 and isinstance(name, str)
                 and name.strip()
@@ -848,6 +931,8 @@ class OpenAIRealtimeTranslator:
         if isinstance(code, str) and code in _BENIGN_ERROR_CODES:
             _log.debug("benign_provider_error_dropped", code=code)
             return []
+        if code == _SESSION_EXPIRED:
+            self._expiring = True
         kind = error.get("type")
         message = error.get("message")
         return [
@@ -960,9 +1045,12 @@ class OpenAIRealtimeCommands:
         translator: OpenAIRealtimeTranslator,
         *,
         close: CloseTransport | None = None,
+        send_input: SendText | None = None,
+        restored: Notify | None = None,
     ) -> None:
-        self._sender = JsonMessageSender(send, close)
+        self._sender = JsonMessageSender(send, close, send_input=send_input)
         self._translator = translator
+        self._restored = restored
         # responses_created when a continuation was deferred; None when none waits.
         self._deferred_since: int | None = None
 
@@ -977,11 +1065,11 @@ class OpenAIRealtimeCommands:
         """
         if isinstance(chunk, ev.AudioInput):
             self._check_audio(chunk.chunk)
-            await self._sender.send(
+            await self._sender.send_input(
                 {"type": "input_audio_buffer.append", "audio": encode_base64(chunk.chunk.data)}
             )
         elif isinstance(chunk, ev.TextInput):
-            await self._sender.send(
+            await self._sender.send_input(
                 {
                     "type": "conversation.item.create",
                     "item": {
@@ -991,7 +1079,7 @@ class OpenAIRealtimeCommands:
                     },
                 }
             )
-            await self._sender.send({"type": "response.create"})
+            await self._sender.send_input({"type": "response.create"})
         elif isinstance(chunk, ev.VideoInput):
             raise UnsupportedInputError(
                 "OpenAI Realtime does not accept video: VideoInput cannot be sent"
@@ -1024,8 +1112,8 @@ class OpenAIRealtimeCommands:
         follows it. With server-side turn detection the server commits by itself
         and this verb is rarely needed.
         """
-        await self._sender.send({"type": "input_audio_buffer.commit"})
-        await self._sender.send({"type": "response.create"})
+        await self._sender.send_input({"type": "input_audio_buffer.commit"})
+        await self._sender.send_input({"type": "response.create"})
 
     async def interrupt(self) -> None:
         """Cancel the response in flight (``response.cancel`` naming it).
@@ -1048,7 +1136,9 @@ class OpenAIRealtimeCommands:
 
         The server deletes the unheard part of its transcript and answers with
         ``conversation.item.truncated``. ``audio_played_ms`` must not exceed the
-        audio the item has, or the server reports an error.
+        audio the item has, or the server reports an error. An item of a
+        connection that was since replaced is not sent: the new connection holds
+        only its heard text, restored from the transcript.
         """
         if not item_id.strip():
             raise ValueError("truncate_assistant_output: item_id is blank")
@@ -1056,6 +1146,9 @@ class OpenAIRealtimeCommands:
             raise ValueError(f"truncate_assistant_output: content_index is {content_index}")
         if audio_played_ms < 0:
             raise ValueError(f"truncate_assistant_output: audio_played_ms is {audio_played_ms}")
+        if self._translator.item_replaced(item_id):
+            _log.info("truncate_of_replaced_connection_skipped", item_id=item_id)
+            return
         await self._sender.send(
             {
                 "type": "conversation.item.truncate",
@@ -1082,6 +1175,8 @@ class OpenAIRealtimeCommands:
         await self._submit(call_id, json.dumps({"error": error}, ensure_ascii=False))
 
     async def _submit(self, call_id: str, output: str) -> None:
+        if self._translator.call_lost(call_id):
+            raise StaleToolCallError(call_id, provider="OpenAI Realtime")
         await self._sender.send(
             {
                 "type": "conversation.item.create",
@@ -1095,6 +1190,39 @@ class OpenAIRealtimeCommands:
                 self._deferred_since = self._translator.responses_created
             return
         await self._sender.send({"type": "response.create"})
+
+    async def restore_conversation(self, messages: Iterable[tr.Message]) -> None:
+        """Give a new connection the conversation so far, from the canonical transcript.
+
+        Each user message becomes a user ``message`` item with its text, each
+        item of an assistant message an assistant ``message`` item with the
+        text the user heard, in transcript order and under their transcript ids
+        (so what the new connection says next chains after them). Tool calls
+        and their outputs are not restored: the transcript does not hold them.
+        Then the input held while the connection was being replaced goes out.
+        """
+        text_type = "text" if self._translator.ga_session is False else "output_text"
+        items: list[dict[str, Any]] = []
+        for message in messages:
+            if isinstance(message, tr.UserMessage):
+                if message.text:
+                    items.append(
+                        _message_item(message.item_id, "user", "input_text", [message.text])
+                    )
+                continue
+            texts: dict[str, list[str]] = {}
+            for block in message.blocks:
+                if block.text:
+                    texts.setdefault(block.item_id, []).append(block.text)
+            items.extend(
+                _message_item(item_id, "assistant", text_type, parts)
+                for item_id, parts in texts.items()
+            )
+        self._translator.conversation_restored(item["id"] for item in items)
+        for item in items:
+            await self._sender.send({"type": "conversation.item.create", "item": item})
+        if self._restored is not None:
+            await self._restored()
 
     async def flush_deferred(self) -> None:
         """Send a deferred ``response.create`` once no response is in flight.
@@ -1113,6 +1241,15 @@ class OpenAIRealtimeCommands:
     async def aclose(self) -> None:
         """Close the connection (when these commands own one) and refuse further verbs."""
         await self._sender.aclose()
+
+
+def _message_item(item_id: str, role: str, kind: str, texts: list[str]) -> dict[str, Any]:
+    return {
+        "id": item_id,
+        "type": "message",
+        "role": role,
+        "content": [{"type": kind, "text": text} for text in texts],
+    }
 
 
 @asynccontextmanager
