@@ -16,6 +16,11 @@ class ProviderCommands(Protocol):
     ``supports_truncation = False``; the attribute is optional and missing means
     ``True``. With ``auto_truncate`` the session then applies an estimated
     truncation to its own transcript instead.
+
+    An object whose provider starts a new connection with an empty conversation
+    (OpenAI Realtime) may also have ``async restore_conversation(messages)``;
+    after a ``Reconnected`` event that asks for it, the session calls it with its
+    canonical transcript (a tuple of ``transcript.Message``).
     """
 
     async def send_input(self, chunk: RealtimeInputChunk) -> None:

@@ -100,6 +100,11 @@ class SessionStats:
     them, after its recording failed (see ``SessionConfig.recording_required``);
     ``duplicate_deltas`` counts deltas dropped because their ``delta_id`` was
     already seen for their item (a provider replaying or repeating events).
+    ``reconnects`` counts provider connections replaced by a new one, and
+    ``reconnect_gap_ms`` the time, summed, no connection carried the session;
+    ``gap_input_held`` counts the input messages held during those gaps (and sent
+    once on the new connection), ``gap_input_dropped`` those dropped because the
+    hold was full or no new connection came.
     """
 
     events_in: int
@@ -113,3 +118,7 @@ class SessionStats:
     tool_calls: int
     events_not_recorded: int = 0
     duplicate_deltas: int = 0
+    reconnects: int = 0
+    reconnect_gap_ms: int = 0
+    gap_input_held: int = 0
+    gap_input_dropped: int = 0

@@ -36,7 +36,7 @@ from ._tools import Tool, ToolRunner
 from .recording import EventRecorder
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncGenerator, Callable, Mapping
+    from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 
     import structlog.typing
 
@@ -149,6 +149,15 @@ class RealtimeSession(anyio.AsyncContextManagerMixin):
         self._media_suppressed = 0
         # Responses in flight, finished and interrupted; audio received and played.
         self._playback = PlaybackTracker(anyio.current_time)
+        # Connections replaced so far; an audio item belongs to the one it came on
+        # (recorded once there was a replacement), and only the current one can
+        # still truncate it.
+        self._connection_epoch = 0
+        self._audio_epoch: dict[str, int] = {}
+        self._reconnects = 0
+        self._reconnect_gap_ms = 0
+        self._gap_input_held = 0
+        self._gap_input_dropped = 0
         self._orphan_deadline: float | None = None
         self._orphan_snapshot: frozenset[str] = frozenset()
         self._handlers: dict[type, Callable[[Any], None]] = {
@@ -172,6 +181,9 @@ class RealtimeSession(anyio.AsyncContextManagerMixin):
             ev.AssistantTranscriptTruncated: self._on_truncated,
             ev.RealtimeTranscript: self._on_transcript_event,
             ev.ProviderError: self._on_provider_error,
+            ev.Reconnecting: self._on_reconnecting,
+            ev.Reconnected: self._on_reconnected,
+            ev.ReconnectFailed: self._on_reconnect_failed,
         }
 
     # -- public API ---------------------------------------------------------
@@ -215,6 +227,10 @@ class RealtimeSession(anyio.AsyncContextManagerMixin):
             tool_calls=self._tools.calls if self._tools is not None else 0,
             events_not_recorded=self._events_not_recorded,
             duplicate_deltas=self._reducer.duplicate_deltas,
+            reconnects=self._reconnects,
+            reconnect_gap_ms=self._reconnect_gap_ms,
+            gap_input_held=self._gap_input_held,
+            gap_input_dropped=self._gap_input_dropped,
         )
 
     def events(
@@ -581,6 +597,8 @@ class RealtimeSession(anyio.AsyncContextManagerMixin):
         item_id = event.item_id
         if item_id is not None:
             playback.audio(response_id, item_id, event.content_index, duration_ms)
+            if self._connection_epoch and item_id not in self._audio_epoch:
+                self._audio_epoch[item_id] = self._connection_epoch
         self._fanout.publish_media(event.to_public_event(), response_id, duration_ms)  # type: ignore[arg-type]
 
     def _on_video(self, event: ev.OutputVideoChunk) -> None:
@@ -696,7 +714,11 @@ class RealtimeSession(anyio.AsyncContextManagerMixin):
                 self._apply_recorded(
                     tr.AssistantTranscriptHeardInFull(response_id=response_id, item_id=item_id)
                 )
-            elif self._provider_truncates:
+            elif self._provider_truncates and (
+                # An item of a replaced connection is gone from the provider's side:
+                # only the session's own transcript can still be cut.
+                self._audio_epoch.get(item_id, 0) == self._connection_epoch
+            ):
                 position_ms = math.floor(played_ms)
                 if position_ms > 0:  # a truncation at 0 ms would delete the whole item
                     self._start_truncate(item_id, content_index, position_ms)
@@ -828,6 +850,55 @@ class RealtimeSession(anyio.AsyncContextManagerMixin):
                 self._stop = ("failed", f"provider error {event.code}: {event.message}", None)
         else:
             self._log.warning("provider_error", code=event.code, message=event.message)
+
+    # -- provider connections -------------------------------------------------------
+
+    def _on_reconnecting(self, event: ev.Reconnecting) -> None:
+        self._connection_epoch += 1
+        self._log.warning("provider_reconnecting", provider=event.provider, reason=event.reason)
+        self._publish_projection(event)
+
+    def _on_reconnected(self, event: ev.Reconnected) -> None:
+        self._reconnects += 1
+        self._reconnect_gap_ms += event.gap_ms
+        self._gap_input_held += event.input_held
+        self._gap_input_dropped += event.input_dropped
+        self._log.info(
+            "provider_reconnected",
+            provider=event.provider,
+            reason=event.reason,
+            gap_ms=event.gap_ms,
+            attempts=event.attempts,
+        )
+        self._publish_projection(event)
+        restore = getattr(self._commands, "restore_conversation", None)
+        if event.restore_conversation and restore is not None and self._task_group is not None:
+            # The events before this one are applied: the transcript holds what the
+            # old connection said and what the user heard of it.
+            self._task_group.start_soon(
+                self._restore_conversation, restore, self._reducer.messages, name="restore"
+            )
+
+    async def _restore_conversation(
+        self,
+        restore: Callable[[tuple[tr.Message, ...]], Awaitable[None]],
+        messages: tuple[tr.Message, ...],
+    ) -> None:
+        try:
+            await restore(messages)
+        except Exception as exc:
+            self._log.warning("conversation_restore_failed", error=repr(exc), exc_info=True)
+
+    def _on_reconnect_failed(self, event: ev.ReconnectFailed) -> None:
+        self._gap_input_dropped += event.input_dropped
+        self._publish_projection(event)
+        error = (
+            f"the {event.provider} connection was lost ({event.reason}) and "
+            f"{event.attempts} reconnection attempt(s) failed: {event.error}"
+        )
+        self._log.error("provider_reconnect_failed", error=error)
+        if self._stop is None:
+            self._stop = ("failed", error, None)
 
     # -- recording ----------------------------------------------------------------
 

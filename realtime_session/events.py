@@ -42,6 +42,9 @@ __all__ = (
     "RealtimeTranscript",
     "ProviderError",
     "ToolCallCancelled",
+    "Reconnecting",
+    "Reconnected",
+    "ReconnectFailed",
     "RealtimeSessionEvent",
     "RealtimeAudioChunk",
     "RealtimeVideoChunk",
@@ -316,6 +319,78 @@ class ToolCallCancelled:
         return public.ToolCallCancelled(call_id=self.call_id)
 
 
+@final
+@attrs.frozen(kw_only=True)
+class Reconnecting:
+    """The provider connection ended (or announced its end); a new one is being opened.
+
+    ``reason`` is ``"go_away"`` (the server announced the end), ``"session_expired"``
+    (the connection reached its time limit) or ``"connection_lost"``. User input
+    sent from now on is held until the new connection is ready.
+    """
+
+    provider: str
+    reason: str
+
+    def to_public_event(self) -> public.RealtimeEvent | None:
+        return public.Reconnecting(provider=self.provider, reason=self.reason)
+
+
+@final
+@attrs.frozen(kw_only=True)
+class Reconnected:
+    """The session goes on over a new provider connection.
+
+    ``gap_ms`` is how long no connection carried the session; ``input_held``
+    counts the input messages held meanwhile (sent on the new connection, once),
+    ``input_dropped`` those dropped because the hold was full. With
+    ``restore_conversation`` the new connection starts empty, and the session
+    restores the conversation from its transcript through the commands.
+    """
+
+    provider: str
+    reason: str
+    gap_ms: int
+    attempts: int
+    input_held: int = 0
+    input_dropped: int = 0
+    restore_conversation: bool = False
+
+    def to_public_event(self) -> public.RealtimeEvent | None:
+        return public.Reconnected(
+            provider=self.provider,
+            reason=self.reason,
+            gap_ms=self.gap_ms,
+            attempts=self.attempts,
+            input_held=self.input_held,
+            input_dropped=self.input_dropped,
+        )
+
+
+@final
+@attrs.frozen(kw_only=True)
+class ReconnectFailed:
+    """No new provider connection could be opened: the session ends as ``failed``.
+
+    ``input_dropped`` counts the input held for the new connection that never came.
+    """
+
+    provider: str
+    reason: str
+    attempts: int
+    error: str
+    input_dropped: int = 0
+
+    def to_public_event(self) -> public.RealtimeEvent | None:
+        return public.ReconnectFailed(
+            provider=self.provider,
+            reason=self.reason,
+            attempts=self.attempts,
+            error=self.error,
+            input_dropped=self.input_dropped,
+        )
+
+
 RealtimeSessionEvent: TypeAlias = (
     InputTranscriptPartial
     | InputTranscriptFinal
@@ -335,6 +410,9 @@ RealtimeSessionEvent: TypeAlias = (
     | RealtimeTranscript
     | ProviderError
     | ToolCallCancelled
+    | Reconnecting
+    | Reconnected
+    | ReconnectFailed
 )
 
 

@@ -40,6 +40,9 @@ __all__ = (
     "ToolCallTimedOut",
     "SessionClosed",
     "RecordingFailed",
+    "Reconnecting",
+    "Reconnected",
+    "ReconnectFailed",
     "RealtimeEvent",
 )
 
@@ -265,6 +268,53 @@ class RecordingFailed:
     fatal: bool = False
 
 
+@final
+@attrs.frozen(kw_only=True)
+class Reconnecting:
+    """The provider connection ended or announced its end; the session is opening a new one.
+
+    ``reason``: ``"go_away"``, ``"session_expired"`` or ``"connection_lost"``.
+    Audio sent until ``Reconnected`` is held and sent on the new connection.
+    """
+
+    provider: str
+    reason: str
+
+
+@final
+@attrs.frozen(kw_only=True)
+class Reconnected:
+    """The session goes on over a new provider connection, transcript intact.
+
+    ``gap_ms``: how long no connection carried the session; ``attempts``:
+    connections tried; ``input_held``: input messages held during the gap and
+    sent on the new connection (once); ``input_dropped``: held input dropped
+    because the hold was full.
+    """
+
+    provider: str
+    reason: str
+    gap_ms: int
+    attempts: int
+    input_held: int = 0
+    input_dropped: int = 0
+
+
+@final
+@attrs.frozen(kw_only=True)
+class ReconnectFailed:
+    """No new provider connection could be opened; ``SessionClosed(failed)`` follows.
+
+    ``input_dropped``: input held for the new connection that never came.
+    """
+
+    provider: str
+    reason: str
+    attempts: int
+    error: str
+    input_dropped: int = 0
+
+
 RealtimeEvent: TypeAlias = (
     InputTranscriptPartial
     | InputTranscriptFinal
@@ -288,4 +338,7 @@ RealtimeEvent: TypeAlias = (
     | ToolCallTimedOut
     | SessionClosed
     | RecordingFailed
+    | Reconnecting
+    | Reconnected
+    | ReconnectFailed
 )

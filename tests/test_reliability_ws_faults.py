@@ -26,7 +26,7 @@ import pytest
 
 from realtime_session import RealtimeSession, SessionFailed, public
 from realtime_session import events as ev
-from realtime_session.providers import _ws, gemini, openai, read_trace
+from realtime_session.providers import ReconnectPolicy, _ws, gemini, openai, read_trace
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -238,10 +238,16 @@ async def connected(
     *,
     max_message_size: int = _ws.DEFAULT_MAX_MESSAGE_SIZE,
     send_timeout: float = _ws.DEFAULT_SEND_TIMEOUT,
+    reconnect: ReconnectPolicy | None = None,
 ) -> AsyncIterator[tuple[MemoryObjectReceiveStream[ev.RealtimeSessionEvent], ProviderCommands]]:
+    """A connection to ``url``; without reconnection unless asked, as these faults are final."""
     if provider == "openai":
         async with openai.connect(
-            api_key="k", url=url, max_message_size=max_message_size, send_timeout=send_timeout
+            api_key="k",
+            url=url,
+            max_message_size=max_message_size,
+            send_timeout=send_timeout,
+            reconnect=reconnect,
         ) as (events, openai_commands):
             yield events, openai_commands
     else:
@@ -251,6 +257,7 @@ async def connected(
             max_message_size=max_message_size,
             open_timeout=BOUND_S,
             send_timeout=send_timeout,
+            reconnect=reconnect,
         ) as (events, gemini_commands):
             yield events, gemini_commands
 

@@ -87,6 +87,23 @@ EVENT_FIELDS: FieldTable = {
     "RealtimeTranscript": {"event": REQUIRED},
     "ProviderError": {"code": REQUIRED, "message": REQUIRED, "fatal": False},
     "ToolCallCancelled": {"call_id": REQUIRED},
+    "Reconnecting": {"provider": REQUIRED, "reason": REQUIRED},
+    "Reconnected": {
+        "provider": REQUIRED,
+        "reason": REQUIRED,
+        "gap_ms": REQUIRED,
+        "attempts": REQUIRED,
+        "input_held": 0,
+        "input_dropped": 0,
+        "restore_conversation": False,
+    },
+    "ReconnectFailed": {
+        "provider": REQUIRED,
+        "reason": REQUIRED,
+        "attempts": REQUIRED,
+        "error": REQUIRED,
+        "input_dropped": 0,
+    },
 }
 
 SUPPORTING_FIELDS: FieldTable = {
@@ -151,6 +168,22 @@ PUBLIC_FIELDS: FieldTable = {
     "ToolCallTimedOut": {"call_id": REQUIRED, "elapsed_ms": REQUIRED},
     "SessionClosed": {"reason": REQUIRED, "error": None},
     "RecordingFailed": {"error": REQUIRED, "fatal": False},
+    "Reconnecting": {"provider": REQUIRED, "reason": REQUIRED},
+    "Reconnected": {
+        "provider": REQUIRED,
+        "reason": REQUIRED,
+        "gap_ms": REQUIRED,
+        "attempts": REQUIRED,
+        "input_held": 0,
+        "input_dropped": 0,
+    },
+    "ReconnectFailed": {
+        "provider": REQUIRED,
+        "reason": REQUIRED,
+        "attempts": REQUIRED,
+        "error": REQUIRED,
+        "input_dropped": 0,
+    },
 }
 
 TRANSCRIPT_EVENT_FIELDS: FieldTable = {
@@ -465,6 +498,48 @@ PROJECTION_ROWS = [
         ev.ToolCallCancelled(call_id="call_1"),
         pub.ToolCallCancelled(call_id="call_1"),
         id="ToolCallCancelled",
+    ),
+    pytest.param(
+        ev.Reconnecting(provider="gemini", reason="go_away"),
+        pub.Reconnecting(provider="gemini", reason="go_away"),
+        id="Reconnecting",
+    ),
+    pytest.param(
+        ev.Reconnected(
+            provider="openai",
+            reason="connection_lost",
+            gap_ms=812,
+            attempts=2,
+            input_held=40,
+            input_dropped=1,
+            restore_conversation=True,
+        ),
+        pub.Reconnected(
+            provider="openai",
+            reason="connection_lost",
+            gap_ms=812,
+            attempts=2,
+            input_held=40,
+            input_dropped=1,
+        ),
+        id="Reconnected",
+    ),
+    pytest.param(
+        ev.ReconnectFailed(
+            provider="openai",
+            reason="connection_lost",
+            attempts=5,
+            error="refused",
+            input_dropped=3,
+        ),
+        pub.ReconnectFailed(
+            provider="openai",
+            reason="connection_lost",
+            attempts=5,
+            error="refused",
+            input_dropped=3,
+        ),
+        id="ReconnectFailed",
     ),
 ]
 

@@ -230,7 +230,9 @@ async def test_gemini_tool_response_goes_back_before_the_model_goes_on(
     with anyio.fail_after(20):
         async with (
             loopback(anyio_backend, server) as (url, _),
-            gemini.connect(api_key="g-key", url=url) as (events, commands),
+            # The recording ends with goAway then a close: without reconnection
+            # that close ends the session, which is what this test is about.
+            gemini.connect(api_key="g-key", url=url, reconnect=None) as (events, commands),
         ):
             session = RealtimeSession(events, commands=commands, tools=tools)
             subscription = session.events(media=False)

@@ -21,6 +21,7 @@ from ._errors import StaleToolCallError as StaleToolCallError
 from ._errors import TraceFormatError as TraceFormatError
 from ._errors import UnsupportedCommandError as UnsupportedCommandError
 from ._errors import UnsupportedInputError as UnsupportedInputError
+from ._link import ReconnectPolicy as ReconnectPolicy
 from .gemini import GeminiLiveCommands as GeminiLiveCommands
 from .gemini import GeminiLiveTranslator as GeminiLiveTranslator
 from .openai import OpenAIRealtimeCommands as OpenAIRealtimeCommands
@@ -53,9 +54,13 @@ __all__ = (
     "UnsupportedInputError",
     "TraceFormatError",
     "StaleToolCallError",
+    "ReconnectPolicy",
 )
 
 for _value in list(globals().values()):
-    if isinstance(_value, type) and _value.__module__ == f"{__name__}._errors":
+    if isinstance(_value, type) and _value.__module__ in (
+        f"{__name__}._errors",
+        f"{__name__}._link",
+    ):
         _value.__module__ = __name__
 del _value

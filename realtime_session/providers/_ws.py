@@ -3,10 +3,9 @@
 :func:`open_websocket` opens the connection with the ``websockets`` library:
 its asyncio implementation under asyncio, its trio implementation under trio,
 always with an explicit maximum message size (provider messages that echo
-audio exceed the library's 1 MiB default). :func:`translated_events` runs the
-reader task: it decodes each frame as JSON, translates it into provider-neutral
-events and writes them, in order and without loss, to a memory object stream,
-the session's input.
+audio exceed the library's 1 MiB default). Reading and translating what
+arrives, across as many connections as a session takes, is
+:mod:`._link`'s business.
 
 ``websockets`` is an optional dependency (the ``ws`` extra): it is imported
 when a connection is opened, never at module import.
@@ -14,8 +13,6 @@ when a connection is opened, never at module import.
 
 from __future__ import annotations
 
-import contextlib
-import json
 import logging
 import sys
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -24,15 +21,12 @@ from typing import TYPE_CHECKING, Any, Final, final
 import anyio
 import anyio.abc
 
-from .. import events as ev
 from .._log import ModuleLogger
 from ._errors import MissingDependencyError, ProviderConnectionError
-from ._fields import parse_json
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 
-    from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
     from websockets.trio.client import ClientConnection as TrioConnection
     from websockets.trio.client import connect as TrioConnect
 
@@ -41,8 +35,6 @@ __all__ = (
     "DEFAULT_SEND_TIMEOUT",
     "WebSocketChannel",
     "open_websocket",
-    "send_first_message",
-    "translated_events",
 )
 
 _log = ModuleLogger()
@@ -220,6 +212,7 @@ class WebSocketChannel:
         "_recv",
         "_send",
         "_send_timeout",
+        "close_code",
     )
 
     def __init__(
@@ -245,6 +238,9 @@ class WebSocketChannel:
         self._closed = False
         # Why this end dropped the connection, once it did.
         self._failure: str | None = None
+        #: How the connection ended: the close code the peer sent, else the one this
+        #: end sent, else ``None`` (the connection dropped without a closing handshake).
+        self.close_code: int | None = None
 
     async def receive(self) -> str | bytes:
         """The next message, text or binary."""
@@ -260,6 +256,9 @@ class WebSocketChannel:
                     # it: the library's close gives up after its close timeout.
                     await self._close()
         except self._closed_type as exc:
+            # The peer's code; when the peer sent none, the one this end failed with.
+            close = getattr(exc, "rcvd", None) or getattr(exc, "sent", None)
+            self.close_code = getattr(close, "code", None)
             if self._closed:
                 raise anyio.ClosedResourceError from exc
             if self._failure is not None:
@@ -406,168 +405,3 @@ async def open_websocket(
         finally:
             with anyio.CancelScope(shield=True):
                 await channel.aclose()
-
-
-async def send_first_message(
-    channel: WebSocketChannel, message: Mapping[str, Any], *, provider: str
-) -> None:
-    """Send the session setup; a connection that dies here never opened."""
-    try:
-        await channel.send_text(json.dumps(message, separators=(",", ":"), ensure_ascii=False))
-    except (anyio.BrokenResourceError, anyio.ClosedResourceError) as exc:
-        raise ProviderConnectionError(
-            f"the {provider} connection closed before the session setup was sent: {exc}"
-        ) from exc
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"the {provider} session configuration is not JSON: {exc}") from exc
-
-
-@final
-class _Reader:
-    """The reader task of one connection: frames in, translated events out."""
-
-    def __init__(
-        self,
-        channel: WebSocketChannel,
-        send: MemoryObjectSendStream[ev.RealtimeSessionEvent],
-        *,
-        provider: str,
-        translate: Callable[[Any], list[ev.RealtimeSessionEvent]],
-        after_frame: Callable[[], Awaitable[None]] | None,
-        ready: Callable[[], bool] | None,
-    ) -> None:
-        self._channel = channel
-        self._send = send
-        self._provider = provider
-        self._translate = translate
-        self._after_frame = after_frame
-        self._ready = ready
-        self.is_ready = ready is None
-        self.end_reason: str | None = None
-        # Set once the connection is ready, or once the reader ended without it.
-        self.settled = anyio.Event()
-        if self.is_ready:
-            self.settled.set()
-
-    async def run(self) -> None:
-        async with self._send:
-            try:
-                await self._read_frames()
-            finally:
-                self.settled.set()
-
-    async def _read_frames(self) -> None:
-        while True:
-            try:
-                frame = await self._channel.receive()
-            except anyio.EndOfStream:
-                self.end_reason = "the server closed the connection"
-                _log.info("provider_connection_closed", provider=self._provider)
-                return
-            except anyio.ClosedResourceError:
-                self.end_reason = "the connection was closed"
-                return
-            except anyio.BrokenResourceError as exc:
-                self.end_reason = f"the connection was lost: {exc}"
-                _log.warning("provider_connection_lost", provider=self._provider, error=str(exc))
-                lost = ev.ProviderError(
-                    code="connection_lost",
-                    message=f"the {self._provider} connection was lost: {exc}",
-                    fatal=True,
-                )
-                await self._deliver((lost,))
-                return
-            if not await self._deliver(self._decode(frame)):
-                return
-            if self._after_frame is not None:
-                # On a broken connection the next receive reports the loss as an event.
-                with contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError):
-                    await self._after_frame()
-            if not self.is_ready and self._ready is not None and self._ready():
-                self.is_ready = True
-                self.settled.set()
-
-    def _decode(self, frame: str | bytes) -> list[ev.RealtimeSessionEvent]:
-        try:
-            message = parse_json(frame)
-        except (ValueError, RecursionError) as exc:
-            return [
-                ev.ProviderError(
-                    code="invalid_json",
-                    message=f"a {self._provider} message is not valid JSON: {exc}",
-                )
-            ]
-        return self._translate(message)
-
-    async def _deliver(
-        self, events: tuple[ev.RealtimeSessionEvent, ...] | list[ev.RealtimeSessionEvent]
-    ) -> bool:
-        """Write events in order; ``False`` once the session closed its end of the stream."""
-        send = self._send
-        try:
-            for event in events:
-                try:
-                    send.send_nowait(event)
-                except anyio.WouldBlock:
-                    # The session is behind: wait rather than drop, the stream is lossless.
-                    await send.send(event)
-        except (anyio.BrokenResourceError, anyio.ClosedResourceError):
-            return False
-        return True
-
-
-@asynccontextmanager
-async def translated_events(
-    channel: WebSocketChannel,
-    *,
-    provider: str,
-    translate: Callable[[Any], list[ev.RealtimeSessionEvent]],
-    buffer: int,
-    after_frame: Callable[[], Awaitable[None]] | None = None,
-    ready: Callable[[], bool] | None = None,
-    ready_timeout: float = 10.0,
-) -> AsyncIterator[MemoryObjectReceiveStream[ev.RealtimeSessionEvent]]:
-    """Run the reader task of ``channel`` and yield the stream of translated events.
-
-    Each frame is JSON-decoded (a frame that is not JSON becomes a non-fatal
-    ``ProviderError``), passed to ``translate``, and its events are written in
-    order; when the stream is full the reader waits, so back-pressure reaches
-    the server through the socket instead of events being dropped. After each
-    frame ``after_frame`` runs (commands that wait for a response to finish).
-
-    The stream ends when the server closes the connection cleanly; a dropped
-    connection first delivers a fatal ``ProviderError(code="connection_lost")``.
-    With ``ready``, entering waits until ``ready()`` holds after some frame
-    (e.g. the setup acknowledgement) and raises :class:`ProviderConnectionError`
-    if the connection ends first or ``ready_timeout`` passes.
-
-    Leaving the context cancels the reader and closes the receive stream. An
-    exception from the body propagates unchanged (not wrapped in a group).
-    """
-    if buffer < 0:
-        raise ValueError(f"buffer must not be negative, got {buffer}")
-    send, receive = anyio.create_memory_object_stream[ev.RealtimeSessionEvent](buffer)
-    reader = _Reader(
-        channel, send, provider=provider, translate=translate, after_frame=after_frame, ready=ready
-    )
-    body_exc: BaseException | None = None
-    with receive:
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(reader.run)
-            try:
-                if not reader.is_ready:
-                    with anyio.move_on_after(ready_timeout):
-                        await reader.settled.wait()
-                    if not reader.is_ready:
-                        reason = reader.end_reason or f"no answer within {ready_timeout} s"
-                        raise ProviderConnectionError(
-                            f"the {provider} session was not set up: {reason}"
-                        )
-                yield receive
-            except BaseException as exc:
-                # Re-raised below, outside the task group, so that it is not wrapped in a group.
-                body_exc = exc
-            finally:
-                tg.cancel_scope.cancel()
-    if body_exc is not None:
-        raise body_exc

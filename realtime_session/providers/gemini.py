@@ -30,14 +30,9 @@ from ..transcript import ItemSkipped
 from . import _fields as f
 from ._commands import CloseTransport, JsonMessageSender, SendText, encode_base64
 from ._errors import StaleToolCallError, UnsupportedCommandError, UnsupportedInputError
+from ._link import ProviderLink, ReconnectPolicy
 from ._unknown import UnknownNames
-from ._ws import (
-    DEFAULT_MAX_MESSAGE_SIZE,
-    DEFAULT_SEND_TIMEOUT,
-    open_websocket,
-    send_first_message,
-    translated_events,
-)
+from ._ws import DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_SEND_TIMEOUT, open_websocket
 
 if TYPE_CHECKING:
     from anyio.streams.memory import MemoryObjectReceiveStream
@@ -992,6 +987,62 @@ class GeminiLiveCommands:
         await self._sender.aclose()
 
 
+@final
+class _GeminiDialect:
+    """How a Gemini Live session moves between connections: by resumption handle."""
+
+    provider: Final = "gemini"
+    restores_conversation: Final = False
+    awaits_setup: Final = True
+
+    def __init__(
+        self, translator: GeminiLiveTranslator, setup: Mapping[str, Any], *, warn_go_away: bool
+    ) -> None:
+        self._translator = translator
+        self._setup = setup
+        self._warn_go_away = warn_go_away
+
+    def opening_messages(self, *, resuming: bool) -> list[Mapping[str, Any]]:
+        setup = dict(self._setup)
+        # Asking for resumption is what makes the server send handles at all.
+        resumption = dict(setup.get("sessionResumption") or {})
+        if resuming:
+            resumption["handle"] = self._translator.resumption_handle
+        setup["sessionResumption"] = resumption
+        return [{"setup": setup}]
+
+    def is_setup_reply(self, message: object) -> bool:
+        return isinstance(message, Mapping) and message.get("setupComplete") is not None
+
+    def translate(self, message: Any) -> list[ev.RealtimeSessionEvent]:
+        noticed = self._translator.go_away is not None
+        out = self._translator.translate(message)
+        time_left = self._translator.go_away
+        if self._warn_go_away and not noticed and time_left is not None:
+            # Without reconnection the application is the one to act on it.
+            when = f"in {time_left}" if time_left else "soon"
+            out.append(
+                ev.ProviderError(
+                    code="go_away", message=f"the server will close the connection {when}"
+                )
+            )
+        return out
+
+    def connection_lost(self) -> list[ev.RealtimeSessionEvent]:
+        return self._translator.connection_lost()
+
+    def cannot_resume(self) -> str | None:
+        if self._translator.resumption_handle is None:
+            return "the server sent no session resumption handle to resume with"
+        return None
+
+    def closing_announced(self) -> str | None:
+        return "go_away" if self._translator.go_away is not None else None
+
+    def handover_due(self) -> bool:
+        return self._translator.go_away is not None and self._translator.handover_ready
+
+
 @asynccontextmanager
 async def connect(
     *,
@@ -1004,19 +1055,34 @@ async def connect(
     extra_headers: Mapping[str, str] | None = None,
     open_timeout: float = 10.0,
     send_timeout: float = DEFAULT_SEND_TIMEOUT,
+    reconnect: ReconnectPolicy | None = ReconnectPolicy(),
 ) -> AsyncIterator[tuple[MemoryObjectReceiveStream[ev.RealtimeSessionEvent], GeminiLiveCommands]]:
     """Open a Gemini Live WebSocket, set the session up, and yield ``(events, commands)``.
 
     The setup message asks for audio output with input and output
-    transcription; ``session_config`` adds to it or overrides it key by key
-    (``systemInstruction``, ``tools``, ``realtimeInputConfig``, ...). The API key
-    travels in the ``x-goog-api-key`` header. Entering waits for the server's
+    transcription, and for session resumption; ``session_config`` adds to it
+    or overrides it key by key (``systemInstruction``, ``tools``,
+    ``realtimeInputConfig``, ...). The API key travels in the
+    ``x-goog-api-key`` header. Entering waits for the server's
     ``setupComplete`` (at most ``open_timeout`` seconds) and raises
     :class:`ProviderConnectionError` if it does not come.
 
-    The stream ends when the server closes the connection; a dropped
-    connection ends it with a fatal ``ProviderError(code="connection_lost")``.
-    Leaving the context stops the reader and closes the socket.
+    Resumption (``reconnect``, on by default). The newest resumable handle
+    the server sends is kept. On ``goAway`` the session moves to a new
+    connection, opened with that handle before the old one ends, as soon as
+    nothing is in flight (a response or a tool call would be lost otherwise);
+    when a connection drops, or ends after ``goAway`` before that point, a new
+    one is opened with the handle, per the policy's attempts and backoff.
+    Either way the events go on on the same stream, preceded by
+    ``Reconnecting`` and followed by ``Reconnected``; a response cut off by a
+    drop ends as interrupted with what had arrived. Without a handle, or when
+    the attempts run out, the stream ends with ``ReconnectFailed`` and the
+    session fails. With ``reconnect=None`` a dropped connection ends the
+    stream with a fatal ``ProviderError(code="connection_lost")``, and
+    ``goAway`` is a non-fatal ``ProviderError(code="go_away")``.
+
+    The stream ends when the server closes the connection cleanly (close code
+    1000). Leaving the context stops the reader and closes the socket.
     """
     target = url if url is not None else DEFAULT_URL
     setup: dict[str, Any] = {
@@ -1028,26 +1094,26 @@ async def connect(
     setup.update(session_config or {})
     headers = {"x-goog-api-key": api_key, **(extra_headers or {})}
     translator = GeminiLiveTranslator()
-    async with open_websocket(
-        target,
-        headers=headers,
-        max_message_size=max_message_size,
+    dialect = _GeminiDialect(translator, setup, warn_go_away=reconnect is None)
+    link = ProviderLink(
+        dialect,
+        open_channel=lambda: open_websocket(
+            target,
+            headers=headers,
+            max_message_size=max_message_size,
+            open_timeout=open_timeout,
+            send_timeout=send_timeout,
+        ),
+        policy=reconnect,
         open_timeout=open_timeout,
-        send_timeout=send_timeout,
-    ) as channel:
-        commands = GeminiLiveCommands(
-            channel.send_text,
-            translator,
-            manual_activity=_manual_activity(setup),
-            close=channel.aclose,
-        )
-        await send_first_message(channel, {"setup": setup}, provider="gemini")
-        async with translated_events(
-            channel,
-            provider="gemini",
-            translate=translator.translate,
-            buffer=buffer,
-            ready=lambda: translator.setup_complete,
-            ready_timeout=open_timeout,
-        ) as events:
-            yield events, commands
+        buffer=buffer,
+    )
+    commands = GeminiLiveCommands(
+        link.send,
+        translator,
+        manual_activity=_manual_activity(setup),
+        close=link.aclose,
+        send_input=link.send_input,
+    )
+    async with link.running() as events:
+        yield events, commands

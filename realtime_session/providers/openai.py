@@ -43,14 +43,9 @@ from ._commands import (
     encode_base64,
 )
 from ._errors import StaleToolCallError, UnsupportedInputError
+from ._link import ProviderLink, ReconnectPolicy
 from ._unknown import UnknownNames
-from ._ws import (
-    DEFAULT_MAX_MESSAGE_SIZE,
-    DEFAULT_SEND_TIMEOUT,
-    open_websocket,
-    send_first_message,
-    translated_events,
-)
+from ._ws import DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_SEND_TIMEOUT, open_websocket
 
 if TYPE_CHECKING:
     from anyio.streams.memory import MemoryObjectReceiveStream
@@ -1252,6 +1247,44 @@ def _message_item(item_id: str, role: str, kind: str, texts: list[str]) -> dict[
     }
 
 
+@final
+class _OpenAIDialect:
+    """How an OpenAI Realtime session moves between connections: configured and restored."""
+
+    provider: Final = "openai"
+    restores_conversation: Final = True
+    awaits_setup: Final = False
+
+    def __init__(
+        self, translator: OpenAIRealtimeTranslator, session_config: Mapping[str, Any] | None
+    ) -> None:
+        self._translator = translator
+        self._session_config = session_config
+
+    def translate(self, message: Any) -> list[ev.RealtimeSessionEvent]:
+        return self._translator.translate(message)
+
+    def opening_messages(self, *, resuming: bool) -> list[Mapping[str, Any]]:
+        if self._session_config is None:
+            return []
+        return [{"type": "session.update", "session": dict(self._session_config)}]
+
+    def is_setup_reply(self, message: object) -> bool:
+        return True
+
+    def connection_lost(self) -> list[ev.RealtimeSessionEvent]:
+        return self._translator.connection_lost()
+
+    def cannot_resume(self) -> str | None:
+        return None
+
+    def closing_announced(self) -> str | None:
+        return _SESSION_EXPIRED if self._translator.expiring else None
+
+    def handover_due(self) -> bool:
+        return False
+
+
 @asynccontextmanager
 async def connect(
     *,
@@ -1264,6 +1297,7 @@ async def connect(
     extra_headers: Mapping[str, str] | None = None,
     open_timeout: float = 10.0,
     send_timeout: float = DEFAULT_SEND_TIMEOUT,
+    reconnect: ReconnectPolicy | None = ReconnectPolicy(),
 ) -> AsyncIterator[
     tuple[MemoryObjectReceiveStream[ev.RealtimeSessionEvent], OpenAIRealtimeCommands]
 ]:
@@ -1276,31 +1310,46 @@ async def connect(
     ``max_message_size`` bytes close the connection. ``buffer`` bounds the
     event stream; when it is full the reader waits (nothing is dropped).
 
-    The stream ends when the server closes the connection; a dropped
-    connection ends it with a fatal ``ProviderError(code="connection_lost")``.
-    Leaving the context stops the reader and closes the socket. Raises
+    Reconnection (``reconnect``, on by default). When the connection drops
+    (no close frame, or a close code that says the server went away, failed
+    or restarted) or reaches its time limit (``session_expired``), a new one
+    is opened per the policy's attempts and backoff, ``session_config`` is
+    sent again, and the session restores the conversation from its
+    transcript (:meth:`OpenAIRealtimeCommands.restore_conversation`) before
+    the input held meanwhile goes out. A response in flight at the drop ends
+    as interrupted, with what the user heard of it. The stream carries
+    ``Reconnecting`` and ``Reconnected``, or ``ReconnectFailed`` when the
+    attempts run out. With ``reconnect=None`` a dropped connection ends the
+    stream with a fatal ``ProviderError(code="connection_lost")``.
+
+    The stream ends when the server closes the connection cleanly (close code
+    1000). Leaving the context stops the reader and closes the socket. Raises
     :class:`MissingDependencyError` without the ``ws`` extra, and
     :class:`ProviderConnectionError` when the connection cannot be opened.
     """
     target = url if url is not None else f"{DEFAULT_URL}?model={quote(model, safe='')}"
     headers = {"Authorization": f"Bearer {api_key}", **(extra_headers or {})}
     translator = OpenAIRealtimeTranslator()
-    async with open_websocket(
-        target,
-        headers=headers,
-        max_message_size=max_message_size,
+    link = ProviderLink(
+        _OpenAIDialect(translator, session_config),
+        open_channel=lambda: open_websocket(
+            target,
+            headers=headers,
+            max_message_size=max_message_size,
+            open_timeout=open_timeout,
+            send_timeout=send_timeout,
+        ),
+        policy=reconnect,
         open_timeout=open_timeout,
-        send_timeout=send_timeout,
-    ) as channel:
-        commands = OpenAIRealtimeCommands(channel.send_text, translator, close=channel.aclose)
-        if session_config is not None:
-            update = {"type": "session.update", "session": dict(session_config)}
-            await send_first_message(channel, update, provider="openai")
-        async with translated_events(
-            channel,
-            provider="openai",
-            translate=translator.translate,
-            buffer=buffer,
-            after_frame=commands.flush_deferred,
-        ) as events:
-            yield events, commands
+        buffer=buffer,
+    )
+    commands = OpenAIRealtimeCommands(
+        link.send,
+        translator,
+        close=link.aclose,
+        send_input=link.send_input,
+        restored=link.conversation_restored,
+    )
+    link.after_frame = commands.flush_deferred
+    async with link.running() as events:
+        yield events, commands
