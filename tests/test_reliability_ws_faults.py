@@ -16,7 +16,7 @@ import json
 import socket
 import struct
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Self
@@ -115,6 +115,11 @@ class Peer:
         while self._connection.recv(65536):
             pass
 
+    def close(self) -> None:
+        """Close cleanly (code 1000) and wait for the client's answer."""
+        self._connection.sendall(_frame(struct.pack("!H", 1000), 0x8))
+        self.read_until_closed()
+
     def wait_for_go(self) -> None:
         """Wait until the test says the client is ready for what comes next."""
         if not self._go.wait(BOUND_S):
@@ -129,10 +134,23 @@ Script = Callable[[Peer], None]
 
 
 class RawServer:
-    """A one-connection WebSocket server on 127.0.0.1 (port chosen by the OS) running ``script``."""
+    """A WebSocket server on 127.0.0.1 (port chosen by the OS) running ``script``.
 
-    def __init__(self, script: Script, *, receive_buffer: int | None = None) -> None:
-        self._script = script
+    It accepts one connection per script: ``script``, then each of ``then``
+    in turn; with ``hold_next``, each later connection is accepted (its
+    handshake answered) only once that event is set.
+    """
+
+    def __init__(
+        self,
+        script: Script,
+        *,
+        receive_buffer: int | None = None,
+        then: Sequence[Script] = (),
+        hold_next: threading.Event | None = None,
+    ) -> None:
+        self._scripts = (script, *then)
+        self._hold_next = hold_next
         self._stop = threading.Event()
         self._go = threading.Event()
         self._listener = socket.socket()
@@ -166,6 +184,14 @@ class RawServer:
         self._go.set()
 
     def _serve(self) -> None:
+        for index, script in enumerate(self._scripts):
+            if index and self._hold_next is not None and not self._hold_next.wait(BOUND_S):
+                self.errors.append(TimeoutError("the test never let the next connection in"))
+                return
+            if not self._serve_one(script):
+                return
+
+    def _serve_one(self, script: Script) -> bool:
         while not self._stop.is_set():
             try:
                 connection, _ = self._listener.accept()
@@ -173,20 +199,21 @@ class RawServer:
                 continue
             except OSError as exc:
                 self.errors.append(exc)
-                return
+                return False
             break
         else:
-            return
+            return False
         try:
             connection.settimeout(BOUND_S)
             self._handshake(connection)
-            self._script(Peer(connection, self._stop, self._go))
+            script(Peer(connection, self._stop, self._go))
         except OSError:
             pass  # the client went away first: that is its right
         except BaseException as exc:
             self.errors.append(exc)
         finally:
             connection.close()
+        return True
 
     @staticmethod
     def _handshake(connection: socket.socket) -> None:

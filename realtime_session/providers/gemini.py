@@ -389,6 +389,8 @@ class GeminiLiveTranslator:
                 response_id=self._new_id("resp"), user_item_id=user.item_id
             )
             self._user_speaking = False
+            # A handle issued before this response would resume without it.
+            self._handle_current = False
         return turn
 
     def _finish_turn(self, out: list[ev.RealtimeSessionEvent], stop: ev.StopReason) -> None:
