@@ -91,10 +91,8 @@ async def run_session(
 ) -> tuple[RealtimeSession, list[public.RealtimeEvent]]:
     session = RealtimeSession(events, commands=commands, **options)
     subscription = session.events(media=False)
-    seen: list[public.RealtimeEvent] = []
     async with session:
-        async for event in subscription:
-            seen.append(event)
+        seen = [event async for event in subscription]
     return session, seen
 
 
