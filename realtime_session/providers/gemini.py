@@ -62,27 +62,39 @@ _KNOWN_FIELDS: Final = frozenset(
 )
 _PCM_MIME_TYPES: Final = frozenset({"audio/pcm", "audio/pcm16", "audio/l16"})
 
-# turnCompleteReason values where the model refused: the turn ends as filtered,
-# and subscribers get a ProviderError saying why (the model said nothing useful).
-_REFUSALS: Final = {
-    "RESPONSE_REJECTED": "the model rejected the response",
-    "PROHIBITED_INPUT_CONTENT": "the input contains prohibited content",
-    "IMAGE_PROHIBITED_INPUT_CONTENT": "the input image contains prohibited content",
-    "INPUT_TEXT_CONTAIN_PROMINENT_PERSON_PROHIBITED": (
-        "the input text refers to a prominent person"
-    ),
-    "INPUT_IMAGE_CELEBRITY": "the input image shows a celebrity",
-    "INPUT_IMAGE_PHOTO_REALISTIC_CHILD_PROHIBITED": (
-        "the input image shows a photo-realistic child"
-    ),
-    "INPUT_TEXT_NCII_PROHIBITED": "the input text contains non-consensual intimate imagery",
-    "INPUT_OTHER": "the input failed a safety check",
-    "INPUT_IP_PROHIBITED": "the input violates intellectual property",
-    "BLOCKLIST": "the input matched a blocklist",
-    "UNSAFE_PROMPT_FOR_IMAGE_GENERATION": "the input is unsafe for image generation",
-    "GENERATED_IMAGE_SAFETY": "a generated image failed a safety check",
-    "GENERATED_CONTENT_SAFETY": "the generated content failed a safety check",
-}
+# turnCompleteReason values where the model refused (the input or its own output
+# failed a safety or policy check): the turn ends as filtered, and subscribers
+# get a ProviderError naming the reason. The list is Google's; a reason added
+# later is logged once and ends the turn as usual.
+_REFUSALS: Final = frozenset(
+    {
+        "RESPONSE_REJECTED",
+        "PROHIBITED_INPUT_CONTENT",
+        "IMAGE_PROHIBITED_INPUT_CONTENT",
+        "INPUT_TEXT_CONTAIN_PROMINENT_PERSON_PROHIBITED",
+        "INPUT_IMAGE_CELEBRITY",
+        "INPUT_IMAGE_PHOTO_REALISTIC_CHILD_PROHIBITED",
+        "INPUT_TEXT_NCII_PROHIBITED",
+        "INPUT_OTHER",
+        "INPUT_IP_PROHIBITED",
+        "BLOCKLIST",
+        "UNSAFE_PROMPT_FOR_IMAGE_GENERATION",
+        "GENERATED_IMAGE_SAFETY",
+        "GENERATED_CONTENT_SAFETY",
+        "GENERATED_AUDIO_SAFETY",
+        "GENERATED_VIDEO_SAFETY",
+        "GENERATED_CONTENT_PROHIBITED",
+        "GENERATED_CONTENT_BLOCKLIST",
+        "GENERATED_IMAGE_PROHIBITED",
+        "GENERATED_IMAGE_CELEBRITY",
+        "GENERATED_IMAGE_PROMINENT_PEOPLE_DETECTED_BY_REWRITER",
+        "GENERATED_IMAGE_IDENTIFIABLE_PEOPLE",
+        "GENERATED_IMAGE_MINORS",
+        "OUTPUT_IMAGE_IP_PROHIBITED",
+        "GENERATED_OTHER",
+        "MAX_REGENERATION_REACHED",
+    }
+)
 # Reasons that end an ordinary turn: the stop reason follows from what the turn did.
 _ORDINARY_ENDS: Final = frozenset({"TURN_COMPLETE_REASON_UNSPECIFIED", "NEED_MORE_INPUT"})
 _MALFORMED_CALL: Final = "MALFORMED_FUNCTION_CALL"
@@ -583,9 +595,13 @@ class GeminiLiveTranslator:
         if not f.opt_bool(content, "turnComplete", "serverContent."):
             return
         reason = f.opt_text(content, "turnCompleteReason", "serverContent.")
-        refusal = _REFUSALS.get(reason) if reason is not None else None
-        if reason is not None and refusal is not None:
-            out.append(ev.ProviderError(code=reason.lower(), message=refusal))
+        refused = reason in _REFUSALS
+        if reason is not None and refused:
+            out.append(
+                ev.ProviderError(
+                    code=reason.lower(), message=f"the model refused the turn ({reason})"
+                )
+            )
         elif reason == _MALFORMED_CALL:
             out.append(
                 ev.ProviderError(
@@ -603,7 +619,7 @@ class GeminiLiveTranslator:
             return
         if turn.interrupted:
             stop = ev.StopReason.CANCELLED
-        elif refusal is not None:
+        elif refused:
             stop = ev.StopReason.CONTENT_FILTER
         elif turn.tool_called and reason != _MALFORMED_CALL:
             stop = ev.StopReason.TOOL_USE
