@@ -556,7 +556,7 @@ def _resolves(annotation: Any, path: Path_) -> bool:
 
 
 def test_every_field_the_openai_translator_reads_is_in_the_sdk_types() -> None:
-    unknown = []
+    unknown: list[str] = []
     for message in openai_messages():
         event_type = message["type"]
         if event_type in NOT_IN_THE_SDK:
