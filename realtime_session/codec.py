@@ -138,6 +138,9 @@ _WIRE_TAGS: Final[Mapping[type, str]] = types.MappingProxyType(
         ev.RealtimeTranscript: "realtime_transcript",
         ev.ProviderError: "provider_error",
         ev.ToolCallCancelled: "tool_call_cancelled",
+        ev.Reconnecting: "reconnecting",
+        ev.Reconnected: "reconnected",
+        ev.ReconnectFailed: "reconnect_failed",
         # public.RealtimeEvent
         pub.InputTranscriptPartial: "input_transcript_partial",
         pub.InputTranscriptFinal: "input_transcript_final",
@@ -161,6 +164,9 @@ _WIRE_TAGS: Final[Mapping[type, str]] = types.MappingProxyType(
         pub.ToolCallTimedOut: "tool_call_timed_out",
         pub.SessionClosed: "session_closed",
         pub.RecordingFailed: "recording_failed",
+        pub.Reconnecting: "reconnecting",
+        pub.Reconnected: "reconnected",
+        pub.ReconnectFailed: "reconnect_failed",
         # transcript.RealtimeTranscriptEvent
         tr.ItemObserved: "item_observed",
         tr.ItemSkipped: "item_skipped",
