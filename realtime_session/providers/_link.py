@@ -85,8 +85,8 @@ class ReconnectPolicy:
     :param give_up_after_s: no attempt starts later than this after the
         connection was lost.
     :param max_held_input_bytes: user input held during the gap, as encoded
-        messages (1 MiB holds about 20 s of 24 kHz PCM16); past it the oldest
-        held message is dropped, and counted.
+        messages (1 MiB holds about 16 s of 24 kHz PCM16, base64 in JSON); past
+        it the oldest held message is dropped, and counted.
     :param restore_timeout_s: how long the held input waits for the
         conversation to be restored on a new OpenAI connection (the session
         restores it at once; a consumer without a session never does).
