@@ -21,7 +21,7 @@ from test_reliability_ws_faults import Peer as RawPeer
 from test_reliability_ws_faults import RawServer, payloads
 from test_ws_transport import Backend, Peer, loopback
 
-from realtime_session import RealtimeSession, SessionConfig, SessionFailed, Tool, public
+from realtime_session import RealtimeSession, SessionFailed, Tool, public
 from realtime_session import events as ev
 from realtime_session import transcript as tr
 from realtime_session.providers import ReconnectPolicy, gemini, openai
@@ -36,6 +36,7 @@ pytestmark = pytest.mark.anyio
 BOUND_S = 10.0
 FAST = ReconnectPolicy(attempts=3, initial_backoff_s=0.01, max_backoff_s=0.05)
 PCM = bytes(4800)  # 100 ms at 24 kHz
+PCM_MS = 100.0
 
 
 def per_connection(
@@ -168,11 +169,14 @@ async def test_gemini_drop_without_go_away_reconnects_with_the_handle(
     anyio_backend: Backend,
 ) -> None:
     setups: list[dict[str, Any]] = []
+    played = anyio.Event()
 
     async def first(peer: Peer) -> None:
         setups.append((await peer.receive())["setup"])
         await send_all(peer, SETUP_COMPLETE, handle("h-1"), heard("Tell me a story."))
         await send_all(peer, said("Once upon a time"))
+        with anyio.fail_after(BOUND_S):
+            await played.wait()  # the network fails once the user heard the chunk
         await peer.drop()
 
     async def second(peer: Peer) -> None:
@@ -181,19 +185,30 @@ async def test_gemini_drop_without_go_away_reconnects_with_the_handle(
         await send_all(peer, TURN_COMPLETE)
         await peer.close()
 
-    config = SessionConfig(unheard_policy="keep")
+    seen: list[public.RealtimeEvent] = []
     with anyio.fail_after(BOUND_S * 2):
         async with (
             loopback(anyio_backend, per_connection(first, second)) as (url, _),
             gemini.connect(api_key="k", url=url, reconnect=FAST) as (events, commands),
         ):
-            session, seen = await run_session(events, commands, config=config)
+            session = RealtimeSession(events, commands=commands)
+            subscription = session.events()
+            async with session:
+                async for event in subscription:
+                    if isinstance(event, public.OutputAudioChunk):
+                        # A player that played each chunk as it came: all of it was heard.
+                        assert event.item_id is not None
+                        session.report_playback(event.item_id, PCM_MS)
+                        played.set()
+                    else:
+                        seen.append(event)
 
     assert setups[1]["sessionResumption"] == {"handle": "h-1"}
     assert of_type(seen, public.Reconnecting) == [
         public.Reconnecting(provider="gemini", reason="connection_lost")
     ]
-    # The answer cut off by the drop ends as interrupted, and the call goes on.
+    # The answer cut off by the drop ends as interrupted, kept as it was heard
+    # (all of it, here), and the call goes on.
     assert [e.stop_reason for e in of_type(seen, public.TurnCompleted)] == [
         ev.StopReason.CANCELLED,
         ev.StopReason.END_TURN,
