@@ -22,6 +22,7 @@ import structlog
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_codec
+import bench_inspect
 import bench_reducer
 import bench_remote
 import bench_session
@@ -51,6 +52,7 @@ def main() -> None:
     results.extend(bench_reducer.run(quick=args.quick))
     backends = args.backend or tuple(bench_session.BACKENDS)
     results.extend(bench_session.run(quick=args.quick, backends=backends))
+    results.extend(bench_inspect.run(quick=args.quick))
     # Publishing to a real redis-server this script starts (asyncio and trio only).
     results.extend(
         bench_remote.run(

@@ -29,6 +29,7 @@ import math
 import os
 import sys
 import tempfile
+import wave
 from pathlib import Path
 from typing import TYPE_CHECKING, Final, TextIO, final
 
@@ -40,6 +41,7 @@ from . import events as ev
 from . import transcript as tr
 from ._cli_remote import add_publish_option, add_tail_command, tail
 from ._demo import DEFAULT_SPEED, DEFAULT_STALLED_BUFFER, run_demo
+from ._observed import observe_call
 from ._session import RealtimeSession
 from .providers import TraceFormatError
 from .providers.scripted import (
@@ -50,6 +52,7 @@ from .providers.scripted import (
     load_trace,
 )
 from .recording import RecordingError, read_events
+from .timeline import build_timeline, listen, render_html
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -76,6 +79,11 @@ _FORMAT_NAMES: Final[dict[str, str]] = {
 @final
 class TraceUnreadable(Exception):
     """The trace given to ``replay`` cannot be used; the message says where and why."""
+
+
+@final
+class OutputUnwritable(Exception):
+    """A file the command was asked to write cannot be written; the message says why."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -133,12 +141,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             events = load_events(args.trace, args.format, err)
         except TraceUnreadable as error:
-            print(f"{parser.prog} replay: error: {error}", file=err)
+            print(f"{parser.prog} {args.command}: error: {error}", file=err)
             return EXIT_USAGE
-        return anyio.run(
-            functools.partial(replay, events, as_json=args.json, out=out),
-            backend=args.backend,
-        )
+        try:
+            if args.command == "inspect":
+                output = args.output or os.path.splitext(os.path.basename(args.trace))[0] + ".html"
+                return anyio.run(
+                    functools.partial(
+                        inspect, events, title=os.path.basename(args.trace), output=output, out=out
+                    ),
+                    backend=args.backend,
+                )
+            return anyio.run(
+                functools.partial(replay, events, as_json=args.json, wav=args.wav, out=out),
+                backend=args.backend,
+            )
+        except OutputUnwritable as error:
+            print(f"{parser.prog} {args.command}: error: {error}", file=err)
+            return EXIT_USAGE
     except BaseException as exc:
         # Task groups may deliver these wrapped in an exception group.
         if _consists_of(exc, KeyboardInterrupt):
@@ -225,6 +245,42 @@ def build_parser(prog: str = "realtime-session") -> argparse.ArgumentParser:
         action="store_true",
         help="print every public event, audio included, as one JSON line each, and nothing else",
     )
+    replay_parser.add_argument(
+        "--wav",
+        metavar="OUT.wav",
+        default=None,
+        help=(
+            "also write the assistant's audio as a listener would have heard it: played in "
+            "real time as it arrived, without what a barge-in flushed or cut"
+        ),
+    )
+    inspect_parser = commands.add_parser(
+        "inspect",
+        parents=[common],
+        help="write a recorded call as a timeline: one self-contained HTML page",
+        description=(
+            "Run a recorded trace (anything replay reads) through a session and write one "
+            "self-contained HTML page showing the call on a time axis: user speech and "
+            "transcripts, captions, assistant audio received and played, barge-ins, flushes, "
+            "truncations (heard against generated text), tool calls, latency, media drops and "
+            "provider errors, beside the canonical transcript. Open it in any browser; it "
+            "loads nothing from the network."
+        ),
+    )
+    inspect_parser.add_argument("trace", metavar="TRACE", help="the JSON Lines trace to inspect")
+    inspect_parser.add_argument(
+        "-o",
+        "--output",
+        metavar="OUT.html",
+        default=None,
+        help="where to write the page (default: the trace's name with .html, here)",
+    )
+    inspect_parser.add_argument(
+        "--format",
+        choices=TRACE_FORMATS,
+        default=None,
+        help="the trace's format (default: detected from its first line)",
+    )
     add_tail_command(commands, common)
     return parser
 
@@ -307,14 +363,21 @@ def _load_file(
         raise TraceUnreadable(f"{shown}: {error.strerror or error}") from error
 
 
-async def replay(events: Sequence[TimedEvent], *, as_json: bool, out: TextIO) -> int:
+async def replay(
+    events: Sequence[TimedEvent], *, as_json: bool, out: TextIO, wav: str | None = None
+) -> int:
     """Run ``events`` through a new session as fast as it goes and print the result.
 
     The subscription is registered before the session starts, so it sees every
     event; it is waited for (``backpressure``) and has room for every media
     chunk, so nothing is dropped either. Queued audio of a response the user
     barged in on is still flushed, as for any subscriber: it was never played.
+
+    With ``wav``, the assistant's audio as a listener heard it is also written
+    there (see :func:`write_heard_audio`).
     """
+    if wav is not None:
+        await write_heard_audio(events, wav)
     media_chunks = sum(
         isinstance(item.event, ev.OutputAudioChunk | ev.OutputVideoChunk) for item in events
     )
@@ -350,6 +413,53 @@ async def replay(events: Sequence[TimedEvent], *, as_json: bool, out: TextIO) ->
     out.flush()
     failed = closed is None or closed.reason == "failed"
     return EXIT_SESSION_FAILED if failed else EXIT_OK
+
+
+async def write_heard_audio(events: Sequence[TimedEvent], path: str) -> float:
+    """Write the assistant audio of a recorded call as a listener heard it; return seconds.
+
+    The audio the session published is played as a real-time player would
+    play it (:class:`~realtime_session.timeline.ListenerModel`): each chunk
+    from when it arrived, back to back; a barge-in cuts what was playing and
+    flushes what was queued, and a provider's truncation caps the item at what
+    was heard. The WAV takes the format of the first chunk; chunks in another
+    format are left out.
+    """
+    listener = listen(await observe_call(events))
+    return await anyio.to_thread.run_sync(_write_wav, path, listener.heard())
+
+
+def _write_wav(path: str, heard: Sequence[public.OutputAudioChunk]) -> float:
+    rate, channels = (
+        (heard[0].chunk.sample_rate_hz, heard[0].chunk.channels) if heard else (24000, 1)
+    )
+    frames = 0
+    try:
+        with open(path, "wb") as file, wave.open(file, "wb") as wav:
+            wav.setnchannels(channels)
+            wav.setsampwidth(2)
+            wav.setframerate(rate)
+            for event in heard:
+                chunk = event.chunk
+                if (chunk.sample_rate_hz, chunk.channels) == (rate, channels):
+                    wav.writeframes(chunk.data)
+                    frames += len(chunk.data) // (2 * channels)
+    except OSError as error:
+        raise OutputUnwritable(f"{path}: {error.strerror or error}") from error
+    return frames / rate
+
+
+async def inspect(events: Sequence[TimedEvent], *, title: str, output: str, out: TextIO) -> int:
+    """Write the timeline page of a recorded call to ``output``; print where it went."""
+    timeline = await build_timeline(events, title=title)
+    page = render_html(timeline)
+    try:
+        await anyio.Path(output).write_text(page, encoding="utf-8")
+    except OSError as error:
+        raise OutputUnwritable(f"{output}: {error.strerror or error}") from error
+    print(f"wrote {output} ({len(page.encode()) / 1e6:.2f} MB): open it in a browser", file=out)
+    closed = timeline.data["closed"]
+    return EXIT_SESSION_FAILED if closed is None or closed["reason"] == "failed" else EXIT_OK
 
 
 def transcript_lines(message: tr.Message) -> list[str]:
