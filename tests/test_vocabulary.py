@@ -16,7 +16,17 @@ import attrs
 import pytest
 
 import realtime_session
-from realtime_session import codec, events, public, recording, remote, timeline, transcript
+from realtime_session import (
+    audio,
+    codec,
+    events,
+    playback,
+    public,
+    recording,
+    remote,
+    timeline,
+    transcript,
+)
 from realtime_session import events as ev
 from realtime_session import public as pub
 from realtime_session import transcript as tr
@@ -642,7 +652,18 @@ def _defined_or_reexported(module: ModuleType) -> set[str]:
 
 PUBLIC_MODULES = [
     pytest.param(module, id=module.__name__)
-    for module in (realtime_session, events, public, transcript, codec, recording, remote, timeline)
+    for module in (
+        realtime_session,
+        events,
+        public,
+        transcript,
+        codec,
+        recording,
+        remote,
+        timeline,
+        audio,
+        playback,
+    )
 ]
 
 
