@@ -25,6 +25,7 @@ from realtime_session import (
     recording,
     remote,
     timeline,
+    tools,
     transcript,
 )
 from realtime_session import events as ev
@@ -663,6 +664,7 @@ PUBLIC_MODULES = [
         timeline,
         audio,
         playback,
+        tools,
     )
 ]
 
