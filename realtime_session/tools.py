@@ -116,31 +116,24 @@ def _json_kind(value: object) -> str:
     return type(value).__name__
 
 
-def _json_array_factory(
-    inner_factory: Callable[..., Any], converter: cattrs.Converter
+def _json_checked(
+    json_type: type,
+    kind: str,
+    inner_factory: Callable[..., Callable[[Any, Any], Any]],
+    converter: cattrs.Converter,
 ) -> Callable[[Any], Callable[[object, object], Any]]:
+    """A hook factory: cattrs' own collection hook, behind a check of the JSON type.
+
+    cattrs builds a list from any iterable (a string becomes its characters);
+    the model's JSON must be an array (or an object) where one is declared.
+    """
+
     def factory(tp: Any) -> Callable[[object, object], Any]:
         inner = inner_factory(tp, converter)
 
         def structure(value: object, target: object) -> Any:
-            if not isinstance(value, list):
-                raise TypeError(f"expected an array, got {_json_kind(value)}")
-            return inner(value, target)
-
-        return structure
-
-    return factory
-
-
-def _json_object_factory(
-    converter: cattrs.Converter,
-) -> Callable[[Any], Callable[[object, object], Any]]:
-    def factory(tp: Any) -> Callable[[object, object], Any]:
-        inner = cattrs.cols.mapping_structure_factory(tp, converter)
-
-        def structure(value: object, target: object) -> Any:
-            if not isinstance(value, dict):
-                raise TypeError(f"expected an object, got {_json_kind(value)}")
+            if not isinstance(value, json_type):
+                raise TypeError(f"expected {kind}, got {_json_kind(value)}")
             return inner(value, target)
 
         return structure
@@ -167,15 +160,17 @@ def _make_converter() -> cattrs.Converter:
     converter.register_structure_hook(int, _strict(int, "an integer"))
     converter.register_structure_hook(float, _structure_float)
     converter.register_structure_hook(bool, _strict(bool, "a boolean"))
+    tuples = cattrs.cols.homogenous_tuple_structure_factory
+    lists = cattrs.cols.list_structure_factory
+    mappings = cattrs.cols.mapping_structure_factory
     converter.register_structure_hook_factory(
-        _is_homogenous_tuple,
-        _json_array_factory(cattrs.cols.homogenous_tuple_structure_factory, converter),
+        _is_homogenous_tuple, _json_checked(list, "an array", tuples, converter)
     )
     converter.register_structure_hook_factory(
-        _is_array, _json_array_factory(cattrs.cols.list_structure_factory, converter)
+        _is_array, _json_checked(list, "an array", lists, converter)
     )
     converter.register_structure_hook_factory(
-        cattrs.cols.is_mapping, _json_object_factory(converter)
+        cattrs.cols.is_mapping, _json_checked(dict, "an object", mappings, converter)
     )
     configure_union_passthrough(str | int | float | bool | None, converter)
     return converter
