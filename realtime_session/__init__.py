@@ -20,6 +20,8 @@ from ._subscription import Subscription as Subscription
 from ._subscription import SubscriptionStatistics as SubscriptionStatistics
 from ._tools import Tool as Tool
 
+__version__ = "0.1.0"
+
 __all__ = (
     "RealtimeSession",
     "SessionConfig",

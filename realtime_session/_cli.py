@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Final, TextIO, final
 import anyio
 import structlog
 
-from . import codec, public
+from . import __version__, codec, public
 from . import events as ev
 from . import transcript as tr
 from ._cli_remote import add_publish_option, add_tail_command, tail
@@ -69,6 +69,8 @@ BACKENDS: Final = ("asyncio", "trio")
 STDIN: Final = "-"
 _STDIN_NAME: Final = "<stdin>"
 
+_TOP_LEVEL_OPTIONS: Final = frozenset({"-h", "--help", "--version"})
+
 _FORMAT_NAMES: Final[dict[str, str]] = {
     "openai": "an OpenAI Realtime server event",
     "gemini": "a Gemini Live server message",
@@ -94,8 +96,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     redirect them.
     """
     args_list = list(sys.argv[1:] if argv is None else argv)
-    if not args_list:
-        args_list = ["demo"]
+    if not args_list or (args_list[0].startswith("-") and args_list[0] not in _TOP_LEVEL_OPTIONS):
+        # No command, only options (``--speed 4``): they are the demo's.
+        args_list = ["demo", *args_list]
     parser = build_parser(_program_name() if argv is None else "realtime-session")
     try:
         args = parser.parse_args(args_list)
@@ -191,9 +194,10 @@ def build_parser(prog: str = "realtime-session") -> argparse.ArgumentParser:
         prog=prog,
         description=(
             "Realtime model sessions with a lossless transcript lane and a lossy media lane. "
-            "Without a command, runs the demo."
+            "Without a command (with or without the demo's options), runs the demo."
         ),
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     demo = commands.add_parser(
         "demo",
