@@ -332,7 +332,7 @@ class FunctionTool:
         doc_description, doc_params = _split_docstring(inspect.getdoc(fn) or "")
         self.description = description if description is not None else doc_description
         self.is_async = inspect.iscoroutinefunction(fn)
-        hints = typing.get_type_hints(fn, include_extras=True)
+        hints = _parameter_hints(fn)
         properties: dict[str, Any] = {}
         required: list[str] = []
         fields: dict[str, Any] = {}
@@ -408,6 +408,24 @@ class FunctionTool:
             "description": self.description,
             "parametersJsonSchema": self.parameters,
         }
+
+
+def _parameter_hints(fn: Callable[..., Any]) -> dict[str, Any]:
+    """The evaluated annotations of ``fn``'s parameters.
+
+    The return annotation is left alone: only the parameters are described to
+    the model, and a return type may be one no schema needs (a recursive alias).
+    """
+    annotations = {
+        name: value
+        for name, value in getattr(fn, "__annotations__", {}).items()
+        if name != "return"
+    }
+    unwrapped = inspect.unwrap(fn)
+    holder = types.SimpleNamespace(
+        __annotations__=annotations, __globals__=getattr(unwrapped, "__globals__", {})
+    )
+    return typing.get_type_hints(holder, include_extras=True)
 
 
 def _describe(exc: BaseException, type_: Any) -> str:

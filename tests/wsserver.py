@@ -68,7 +68,16 @@ class Settle:
 
 SETTLE: Final = Settle()
 
-Step: TypeAlias = Message | Expect | Hold | Settle
+
+@final
+@attrs.frozen
+class Pause:
+    """Hold the script for ``seconds``: the time a model takes, or a user takes to cut in."""
+
+    seconds: float
+
+
+Step: TypeAlias = Message | Expect | Hold | Settle | Pause
 
 
 def client_sent(event_type: str) -> Callable[[Message], bool]:
@@ -135,6 +144,8 @@ class ScriptedServer:
                 await self._expect(peer, step)
             elif isinstance(step, Settle):
                 await anyio.wait_all_tasks_blocked()
+            elif isinstance(step, Pause):
+                await anyio.sleep(step.seconds)
             elif isinstance(step, Hold):
                 with anyio.move_on_after(_STEP_TIMEOUT_S) as scope:
                     await step.released.wait()
