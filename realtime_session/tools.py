@@ -45,6 +45,8 @@ import cattrs
 import cattrs.cols
 from cattrs.strategies import configure_union_passthrough
 
+from ._errors import ToolError
+
 __all__ = (
     "FunctionTool",
     "ToolArgumentsError",
@@ -68,8 +70,13 @@ _GOOGLE_PARAM: Final = re.compile(r"^\s+(\w+)\s*(?:\([^)]*\))?\s*:\s*(.*)$")
 
 
 @final
-class ToolArgumentsError(ValueError):
-    """The model's arguments do not fit the tool's parameters; the message names each field."""
+class ToolArgumentsError(ToolError):
+    """The model's arguments do not fit the tool's parameters; the message names each field.
+
+    A :class:`~realtime_session.ToolError`: its message is what the model is told,
+    so it can call again with arguments that fit. It names the fields and what
+    each should be, never the values the model sent.
+    """
 
     def __init__(self, tool_name: str, problems: Sequence[str]) -> None:
         self.tool_name = tool_name
