@@ -148,10 +148,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_USAGE
         try:
             if args.command == "inspect":
-                output = args.output or os.path.splitext(os.path.basename(args.trace))[0] + ".html"
+                from_stdin = args.trace == STDIN
+                title = _STDIN_NAME if from_stdin else os.path.basename(args.trace)
+                stem = "call" if from_stdin else os.path.splitext(title)[0]
                 return anyio.run(
                     functools.partial(
-                        inspect, events, title=os.path.basename(args.trace), output=output, out=out
+                        inspect, events, title=title, output=args.output or f"{stem}.html", out=out
                     ),
                     backend=args.backend,
                 )
@@ -271,13 +273,15 @@ def build_parser(prog: str = "realtime-session") -> argparse.ArgumentParser:
             "loads nothing from the network."
         ),
     )
-    inspect_parser.add_argument("trace", metavar="TRACE", help="the JSON Lines trace to inspect")
+    inspect_parser.add_argument(
+        "trace", metavar="TRACE", help="the JSON Lines trace to inspect (- for standard input)"
+    )
     inspect_parser.add_argument(
         "-o",
         "--output",
         metavar="OUT.html",
         default=None,
-        help="where to write the page (default: the trace's name with .html, here)",
+        help="where to write the page (default: the trace's name with .html, or call.html, here)",
     )
     inspect_parser.add_argument(
         "--format",

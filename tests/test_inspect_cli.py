@@ -121,3 +121,15 @@ def test_replay_wav_of_an_unwritable_path_exits_2(
     )
     assert (code, out) == (2, "")
     assert f"replay: error: {target}: No such file or directory" in err
+
+
+def test_inspect_reads_standard_input(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    trace = (TRACES / "gemini_interruption.jsonl").read_text(encoding="utf-8")
+    monkeypatch.setattr("sys.stdin", io.StringIO(trace))
+    code, out, err = run("inspect", "-", monkeypatch=monkeypatch)
+    assert code == 0, err
+    assert out.startswith("wrote call.html (")
+    assert "<title>&lt;stdin&gt; · realtime_session timeline</title>" in (
+        tmp_path / "call.html"
+    ).read_text(encoding="utf-8")
