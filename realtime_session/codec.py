@@ -167,6 +167,7 @@ _WIRE_TAGS: Final[Mapping[type, str]] = types.MappingProxyType(
         pub.Reconnecting: "reconnecting",
         pub.Reconnected: "reconnected",
         pub.ReconnectFailed: "reconnect_failed",
+        pub.ResponseLatency: "response_latency",
         # transcript.RealtimeTranscriptEvent
         tr.ItemObserved: "item_observed",
         tr.ItemSkipped: "item_skipped",

@@ -43,6 +43,7 @@ __all__ = (
     "Reconnecting",
     "Reconnected",
     "ReconnectFailed",
+    "ResponseLatency",
     "RealtimeEvent",
 )
 
@@ -315,6 +316,30 @@ class ReconnectFailed:
     input_dropped: int = 0
 
 
+@final
+@attrs.frozen(kw_only=True)
+class ResponseLatency:
+    """How fast a response came, as a voice bot is judged; published when the response ends.
+
+    The times are milliseconds from ``since``: ``"turn_committed"``, when the
+    user's turn was committed (the provider's commit, or ``commit_turn()`` or a
+    text input sent through the session); or ``"tool_result"``, when the
+    response continues a tool call, from the last tool answer submitted. They
+    are ``None`` when the session saw neither (``since`` is then ``None``), or
+    when the response had no audio (``first_audio_ms``) or no caption or text
+    (``first_text_ms``). ``tool_ms`` is how long the tools this response
+    waited for took, from the first request to the last answer.
+    """
+
+    response_id: str
+    stop_reason: StopReason = StopReason.END_TURN
+    since: str | None = None
+    first_audio_ms: float | None = None
+    first_text_ms: float | None = None
+    completed_ms: float | None = None
+    tool_ms: float | None = None
+
+
 RealtimeEvent: TypeAlias = (
     InputTranscriptPartial
     | InputTranscriptFinal
@@ -341,4 +366,5 @@ RealtimeEvent: TypeAlias = (
     | Reconnecting
     | Reconnected
     | ReconnectFailed
+    | ResponseLatency
 )

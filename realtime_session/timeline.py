@@ -29,6 +29,7 @@ from . import codec, public
 from . import events as ev
 from . import transcript as tr
 from ._config import SessionConfig
+from ._latency import LatencyTracker
 from ._listener import AudioSpan, ListenerModel
 from ._observed import ObservedCall, observe_call
 
@@ -135,6 +136,7 @@ class _Layout:
         self._learn_generated_text()
         self._control_lanes()
         self._audio_lanes()
+        self._latency_lane()
         stats = attrs.asdict(call.stats)
         return {
             "version": 1,
@@ -440,6 +442,44 @@ class _Layout:
             label=label,
             response=self._response(span.response_id),
         )
+
+    # -- latency ----------------------------------------------------------------------
+
+    def _latency_lane(self) -> None:
+        """Per response: from what it answers to its first audio, first text and its end."""
+        tracker = LatencyTracker()
+        for t, event in self._call.published:
+            latency = tracker.observe(t, event)
+            if latency is None or latency.completed_ms is None:
+                continue
+            start = t - latency.completed_ms / 1000.0
+            marks = [
+                {"t": _t(start + ms / 1000.0), "color": color, "what": what}
+                for ms, color, what in (
+                    (latency.first_text_ms, "#7fb8ff", "first text"),
+                    (latency.first_audio_ms, "#5cc08a", "first audio"),
+                )
+                if ms is not None
+            ]
+            parts = [
+                f"{what} {ms:.0f} ms"
+                for what, ms in (
+                    ("audio", latency.first_audio_ms),
+                    ("text", latency.first_text_ms),
+                    ("done", latency.completed_ms),
+                )
+                if ms is not None
+            ]
+            self._add(
+                "latency",
+                "latency",
+                start,
+                t,
+                event=self._public(t, latency),
+                label=" · ".join(parts),
+                response=self._response(latency.response_id),
+                marks=marks,
+            )
 
     # -- the transcript ---------------------------------------------------------------
 

@@ -181,6 +181,14 @@ EXAMPLES: list[Any] = [
     pub.SessionClosed(reason="failed", error="connection reset"),
     pub.SessionClosed(reason="closed"),
     pub.RecordingFailed(error="[Errno 28] No space left on device", fatal=True),
+    pub.ResponseLatency(
+        response_id="resp_1",
+        since="turn_committed",
+        first_audio_ms=412.5,
+        first_text_ms=380.0,
+        completed_ms=2210.0,
+    ),
+    pub.ResponseLatency(response_id="resp_2", stop_reason=ev.StopReason.CANCELLED),
     # transcript events
     tr.ItemObserved(
         item_id="item_a",
@@ -1691,6 +1699,16 @@ STRATEGIES: dict[type, st.SearchStrategy[Any]] = {
     pub.ToolCallTimedOut: st.builds(pub.ToolCallTimedOut, call_id=ids, elapsed_ms=counts),
     pub.SessionClosed: st.builds(pub.SessionClosed, reason=texts, error=optional(texts)),
     pub.RecordingFailed: st.builds(pub.RecordingFailed, error=texts, fatal=st.booleans()),
+    pub.ResponseLatency: st.builds(
+        pub.ResponseLatency,
+        response_id=ids,
+        stop_reason=st.sampled_from(ev.StopReason),
+        since=optional(st.sampled_from(["turn_committed", "tool_result"])),
+        first_audio_ms=optional(finite_floats),
+        first_text_ms=optional(finite_floats),
+        completed_ms=optional(finite_floats),
+        tool_ms=optional(finite_floats),
+    ),
 }
 
 

@@ -195,6 +195,15 @@ PUBLIC_FIELDS: FieldTable = {
         "error": REQUIRED,
         "input_dropped": 0,
     },
+    "ResponseLatency": {
+        "response_id": REQUIRED,
+        "stop_reason": ev.StopReason.END_TURN,
+        "since": None,
+        "first_audio_ms": None,
+        "first_text_ms": None,
+        "completed_ms": None,
+        "tool_ms": None,
+    },
 }
 
 TRANSCRIPT_EVENT_FIELDS: FieldTable = {
