@@ -21,6 +21,7 @@ import structlog
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import bench_audio
 import bench_codec
 import bench_inspect
 import bench_reducer
@@ -53,6 +54,7 @@ def main() -> None:
     backends = args.backend or tuple(bench_session.BACKENDS)
     results.extend(bench_session.run(quick=args.quick, backends=backends))
     results.extend(bench_inspect.run(quick=args.quick))
+    results.extend(bench_audio.run(quick=args.quick))
     # Publishing to a real redis-server this script starts (asyncio and trio only).
     results.extend(
         bench_remote.run(
