@@ -338,6 +338,10 @@ class _Layout:
                     self._commit_times.setdefault(_message_key(event.message), t)
                     if isinstance(event, public.TranscriptRevised):
                         self._revised[_message_key(event.message)] = t
+                case public.ResponseLatency():
+                    # Timed on the replay's clock, which ran as fast as it could:
+                    # the latency lane times responses on the trace's own clock.
+                    pass
                 case _:
                     self._public(t, event)
         if speech_start is not None:
