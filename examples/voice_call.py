@@ -3,7 +3,7 @@
     OPENAI_API_KEY=sk-... python examples/voice_call.py openai --mic question.wav
     GEMINI_API_KEY=... python examples/voice_call.py gemini --mic question.wav --out heard.wav
 
-Needs the ``ws`` and ``audio`` extras (``pip install 'realtime-session[ws,audio]'``).
+Needs the ``ws`` and ``audio`` extras (``pip install -e '.[ws,audio]'`` in a checkout).
 It speaks ``--mic`` to the model as a microphone would (20 ms chunks at
 real-time pace, resampled to what the provider takes, followed by a second of
 silence so that the provider hears the user stop), prints the captions as the

@@ -1,6 +1,6 @@
 """Audio a voice bot needs: PCM16 and float, resampling, G.711, chunking by duration.
 
-Needs the ``audio`` extra (``pip install 'realtime-session[audio]'``): numpy for
+Needs the ``audio`` extra (``pip install -e '.[audio]'`` in a checkout): numpy for
 the conversions and `soxr <https://github.com/dofuuz/python-soxr>`_ (the SoX
 resampler) for resampling. Realtime APIs speak little-endian 16-bit PCM
 (OpenAI Realtime 24 kHz in and out; Gemini Live 16 kHz in, 24 kHz out),
