@@ -105,6 +105,15 @@ class SessionStats:
     ``gap_input_held`` counts the input messages held during those gaps (and sent
     once on the new connection), ``gap_input_dropped`` those dropped because the
     hold was full or no new connection came.
+
+    Latency, over the responses so far, in whole milliseconds (``None`` before
+    there is any; see :class:`~realtime_session.public.ResponseLatency` for what
+    each response's figures measure): ``responses_timed`` responses had a
+    user turn or tool answer to be timed from; ``first_audio_ms_median`` and
+    ``first_audio_ms_max``, from there to the first audio chunk (what a voice
+    bot is judged by); ``first_text_ms_median`` to the first caption or text;
+    ``completed_ms_median`` to the response's end; ``tool_ms_median`` and
+    ``tool_ms_max``, from a tool call's request to its answer.
     """
 
     events_in: int
@@ -122,3 +131,10 @@ class SessionStats:
     reconnect_gap_ms: int = 0
     gap_input_held: int = 0
     gap_input_dropped: int = 0
+    responses_timed: int = 0
+    first_audio_ms_median: int | None = None
+    first_audio_ms_max: int | None = None
+    first_text_ms_median: int | None = None
+    completed_ms_median: int | None = None
+    tool_ms_median: int | None = None
+    tool_ms_max: int | None = None

@@ -13,7 +13,7 @@ times a trace recorded.
 
 from __future__ import annotations
 
-import statistics
+import bisect
 from typing import TYPE_CHECKING, Final, final
 
 from . import public
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
     from ._turn import StopReason
 
-__all__ = ("LatencyTracker", "median_ms")
+__all__ = ("LatencyTracker", "max_ms", "median_ms")
 
 TURN_COMMITTED: Final = "turn_committed"
 TOOL_RESULT: Final = "tool_result"
@@ -48,8 +48,18 @@ def _ms(start: float | None, end: float | None) -> float | None:
 
 
 def median_ms(values: Sequence[float]) -> int | None:
-    """The median of ``values``, in whole milliseconds; ``None`` for none."""
-    return round(statistics.median(values)) if values else None
+    """The median of sorted ``values``, in whole milliseconds; ``None`` for none."""
+    if not values:
+        return None
+    middle = len(values) // 2
+    if len(values) % 2:
+        return round(values[middle])
+    return round((values[middle - 1] + values[middle]) / 2)
+
+
+def max_ms(values: Sequence[float]) -> int | None:
+    """The largest of sorted ``values``, in whole milliseconds; ``None`` for none."""
+    return round(values[-1]) if values else None
 
 
 @final
@@ -60,7 +70,12 @@ class LatencyTracker:
     as those happen, :meth:`audio` and :meth:`text` for each audio chunk and
     each caption or text delta of a response, and :meth:`completed` when a
     response ends: it returns the response's :class:`~realtime_session.public.ResponseLatency`.
-    The figures of every response are kept for the session's statistics.
+    The figures of every response are kept, sorted, for the session's
+    statistics (a median costs nothing to read).
+
+    :attr:`audio_seen` and :attr:`text_seen` hold the responses whose first
+    chunk or delta was timed: a caller on a hot path checks them before it
+    reads its clock, so a response costs one clock reading per figure.
     """
 
     def __init__(self) -> None:
@@ -70,6 +85,8 @@ class LatencyTracker:
         self._tools_open: dict[str, float] = {}
         self._responses: dict[str, _Response] = {}
         self._done: set[str] = set()
+        self.audio_seen: set[str] = set()
+        self.text_seen: set[str] = set()
         self.first_audio_ms: list[float] = []
         self.first_text_ms: list[float] = []
         self.completed_ms: list[float] = []
@@ -100,7 +117,7 @@ class LatencyTracker:
         self._tool_answered_at = now
         took = _ms(started, now)
         if took is not None:
-            self.tool_ms.append(took)
+            bisect.insort(self.tool_ms, took)
         return took
 
     # -- what the model did ----------------------------------------------------------
@@ -127,12 +144,14 @@ class LatencyTracker:
 
     def audio(self, now: float, response_id: str) -> None:
         """An audio chunk of ``response_id`` arrived."""
+        self.audio_seen.add(response_id)
         response = self._response(now, response_id)
         if response is not None and response.first_audio is None:
             response.first_audio = now
 
     def text(self, now: float, response_id: str) -> None:
         """A caption (spoken transcript) or text delta of ``response_id`` arrived."""
+        self.text_seen.add(response_id)
         response = self._response(now, response_id)
         if response is not None and response.first_text is None:
             response.first_text = now
@@ -153,12 +172,13 @@ class LatencyTracker:
         first_audio = _ms(response.start, response.first_audio)
         first_text = _ms(response.start, response.first_text)
         completed = _ms(response.start, now)
-        if first_audio is not None:
-            self.first_audio_ms.append(first_audio)
-        if first_text is not None:
-            self.first_text_ms.append(first_text)
-        if completed is not None:
-            self.completed_ms.append(completed)
+        for figures, value in (
+            (self.first_audio_ms, first_audio),
+            (self.first_text_ms, first_text),
+            (self.completed_ms, completed),
+        ):
+            if value is not None:
+                bisect.insort(figures, value)
         return public.ResponseLatency(
             response_id=response_id,
             stop_reason=stop_reason,

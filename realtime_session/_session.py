@@ -28,6 +28,7 @@ from . import transcript as tr
 from ._config import SessionConfig, SessionStats
 from ._errors import NoProviderCommands, SessionFailed
 from ._heard import estimate_heard_prefix
+from ._latency import LatencyTracker, max_ms, median_ms
 from ._log import library_logger
 from ._playback import PlaybackTracker
 from ._reducer import DROPPED_DUPLICATE
@@ -114,12 +115,13 @@ class RealtimeSession(anyio.AsyncContextManagerMixin):
         )
         self._reducer = tr.TranscriptReducer(unheard_policy=config.unheard_policy, logger=self._log)
         self._fanout = Fanout()
+        self._latency = LatencyTracker()
         self._tools = (
             ToolRunner(
                 tools,
                 commands=commands,
                 timeout_s=config.tool_timeout_s,
-                publish=self._fanout.publish_now,
+                publish=self._publish_tool_outcome,
                 log=self._log,
             )
             if tools is not None and commands is not None
@@ -170,7 +172,7 @@ class RealtimeSession(anyio.AsyncContextManagerMixin):
             ev.InputTranscriptPartial: self._publish_projection,
             ev.InputTranscriptFinal: self._publish_projection,
             ev.OutputTextDelta: self._publish_projection,
-            ev.TurnCommitted: self._publish_projection,
+            ev.TurnCommitted: self._on_turn_committed,
             ev.InputTranscriptFinalForItem: self._on_user_final,
             ev.TurnStarted: self._on_turn_started,
             ev.TurnCompleted: self._on_turn_completed,
@@ -215,6 +217,7 @@ class RealtimeSession(anyio.AsyncContextManagerMixin):
     @property
     def stats(self) -> SessionStats:
         """A snapshot of the session's counters."""
+        latency = self._latency
         return SessionStats(
             events_in=self._events_in,
             published=self._fanout.seq,
@@ -231,6 +234,13 @@ class RealtimeSession(anyio.AsyncContextManagerMixin):
             reconnect_gap_ms=self._reconnect_gap_ms,
             gap_input_held=self._gap_input_held,
             gap_input_dropped=self._gap_input_dropped,
+            responses_timed=len(latency.completed_ms),
+            first_audio_ms_median=median_ms(latency.first_audio_ms),
+            first_audio_ms_max=max_ms(latency.first_audio_ms),
+            first_text_ms_median=median_ms(latency.first_text_ms),
+            completed_ms_median=median_ms(latency.completed_ms),
+            tool_ms_median=median_ms(latency.tool_ms),
+            tool_ms_max=max_ms(latency.tool_ms),
         )
 
     def events(
@@ -319,12 +329,22 @@ class RealtimeSession(anyio.AsyncContextManagerMixin):
             await self._done_event().wait()
 
     async def send_input(self, chunk: ev.RealtimeInputChunk) -> None:
-        """Forward user input (text, audio or video) to the provider."""
+        """Forward user input (text, audio or video) to the provider.
+
+        A text input is a whole user turn: the next response is timed from it
+        (see :class:`~realtime_session.public.ResponseLatency`).
+        """
         await self._require_commands("send_input").send_input(chunk)
+        if isinstance(chunk, ev.TextInput):
+            self._latency.turn_committed(anyio.current_time())
 
     async def commit_turn(self) -> None:
-        """Ask the provider to commit the buffered user input as a turn."""
+        """Ask the provider to commit the buffered user input as a turn.
+
+        The next response is timed from here (see :class:`~realtime_session.public.ResponseLatency`).
+        """
         await self._require_commands("commit_turn").commit_turn()
+        self._latency.turn_committed(anyio.current_time())
 
     async def interrupt(self) -> None:
         """Ask the provider to cancel the response it is generating."""
@@ -340,10 +360,12 @@ class RealtimeSession(anyio.AsyncContextManagerMixin):
     async def submit_tool_result(self, call_id: str, output: ev.JsonValue) -> None:
         """Return a tool result to the provider (for tool calls the application runs itself)."""
         await self._require_commands("submit_tool_result").submit_tool_result(call_id, output)
+        self._latency.tool_answered(anyio.current_time(), call_id)
 
     async def submit_tool_error(self, call_id: str, error: str) -> None:
         """Report a failed tool call to the provider."""
         await self._require_commands("submit_tool_error").submit_tool_error(call_id, error)
+        self._latency.tool_answered(anyio.current_time(), call_id)
 
     # -- lifecycle ----------------------------------------------------------
 
@@ -560,6 +582,8 @@ class RealtimeSession(anyio.AsyncContextManagerMixin):
         publish = self._fanout.publish
         in_flight = self._playback.in_flight
         saw_response = self._playback.saw_response
+        latency = self._latency
+        text_seen = latency.text_seen
 
         def on_delta(
             event: ev.OutputTextDeltaForItem | ev.OutputAudioTranscriptDeltaForItem,
@@ -578,6 +602,8 @@ class RealtimeSession(anyio.AsyncContextManagerMixin):
                 saw_response(response_id)
             if changes is DROPPED_DUPLICATE:
                 return
+            if response_id not in text_seen:
+                latency.text(anyio.current_time(), response_id)
             publish(project(delta=event.delta, response_id=response_id, item_id=event.item_id))
             if changes:
                 self._publish_changes(changes)
@@ -593,6 +619,8 @@ class RealtimeSession(anyio.AsyncContextManagerMixin):
                 return
             if response_id not in playback.in_flight:
                 playback.saw_response(response_id)
+            if response_id not in self._latency.audio_seen:
+                self._latency.audio(anyio.current_time(), response_id)
         duration_ms = event.chunk.duration_ms or 0.0
         item_id = event.item_id
         if item_id is not None:
@@ -647,7 +675,12 @@ class RealtimeSession(anyio.AsyncContextManagerMixin):
             )
         )
         self._playback.saw_response(event.response_id)
+        self._latency.started(anyio.current_time(), event.response_id)
         self._publish_changes(changes)
+
+    def _on_turn_committed(self, event: ev.TurnCommitted) -> None:
+        self._latency.turn_committed(anyio.current_time())
+        self._publish_projection(event)
 
     def _on_turn_completed(self, event: ev.TurnCompleted) -> None:
         response_id = event.response_id
@@ -659,6 +692,10 @@ class RealtimeSession(anyio.AsyncContextManagerMixin):
         self._playback.finished(response_id)
         self._publish_projection(event)
         self._publish_changes(changes)
+        latency = self._latency.completed(anyio.current_time(), response_id, event.stop_reason)
+        if latency is not None and latency.since is not None:
+            # A response that answers nothing the session saw has no figures to publish.
+            self._fanout.publish(latency)
 
     def _on_turn_started(self, event: ev.TurnStarted) -> None:
         # Playback-aware barge-in: the provider may have finished a response the
@@ -834,13 +871,23 @@ class RealtimeSession(anyio.AsyncContextManagerMixin):
         self._publish_changes(changes)
 
     def _on_tool_requested(self, event: ev.ToolCallRequested) -> None:
+        self._latency.tool_requested(anyio.current_time(), event.call_id)
         self._publish_projection(event)
         if self._tools is not None and self._task_group is not None:
             self._tools.start(self._task_group, event.call_id, event.tool_name, event.arguments)
 
     def _on_tool_cancelled(self, event: ev.ToolCallCancelled) -> None:
+        self._latency.tool_withdrawn(event.call_id)
         if self._tools is None or self._tools.cancel(event.call_id):
             self._publish_projection(event)
+
+    def _publish_tool_outcome(self, outcome: public.RealtimeEvent) -> None:
+        """A tool call's outcome, from the tool runner: its answer went to the provider."""
+        if isinstance(
+            outcome, public.ToolCallCompleted | public.ToolCallFailed | public.ToolCallTimedOut
+        ):
+            self._latency.tool_answered(anyio.current_time(), outcome.call_id)
+        self._fanout.publish_now(outcome)
 
     def _on_provider_error(self, event: ev.ProviderError) -> None:
         self._publish_projection(event)

@@ -324,10 +324,10 @@ class ResponseLatency:
     The times are milliseconds from ``since``: ``"turn_committed"``, when the
     user's turn was committed (the provider's commit, or ``commit_turn()`` or a
     text input sent through the session); or ``"tool_result"``, when the
-    response continues a tool call, from the last tool answer submitted. They
-    are ``None`` when the session saw neither (``since`` is then ``None``), or
-    when the response had no audio (``first_audio_ms``) or no caption or text
-    (``first_text_ms``). ``tool_ms`` is how long the tools this response
+    response continues a tool call, from the last tool answer submitted. A
+    response that answers neither (as far as the session saw) has no figures,
+    and the session publishes none for it. ``first_audio_ms`` is ``None`` for a
+    response without audio, ``first_text_ms`` for one without caption or text. ``tool_ms`` is how long the tools this response
     waited for took, from the first request to the last answer.
     """
 

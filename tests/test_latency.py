@@ -6,12 +6,14 @@ from pathlib import Path
 
 import anyio
 import pytest
+from helpers import RecordingCommands, audio, provider_stream, spoken, wait_until
 
 import realtime_session
-from realtime_session import public
-from realtime_session._latency import LatencyTracker, median_ms
+from realtime_session import RealtimeSession, public
+from realtime_session import events as ev
+from realtime_session._latency import LatencyTracker, max_ms, median_ms
 from realtime_session.events import StopReason
-from realtime_session.providers import load_trace
+from realtime_session.providers import ScriptedProvider, TimedEvent, load_trace
 from realtime_session.timeline import build_timeline
 
 TRACES = Path(realtime_session.__file__).parent / "traces"
@@ -86,10 +88,12 @@ def test_a_withdrawn_tool_call_has_no_figure() -> None:
     assert tracker.tool_ms == []
 
 
-def test_median() -> None:
+def test_median_and_max_of_sorted_figures() -> None:
     assert median_ms([]) is None
-    assert median_ms([100.0, 300.4, 200.0]) == 200
+    assert max_ms([]) is None
+    assert median_ms([100.0, 200.0, 300.4]) == 200
     assert median_ms([100.0, 301.0]) == 200
+    assert max_ms([100.0, 301.0]) == 301
 
 
 def test_the_timeline_shows_each_response_latency() -> None:
@@ -110,3 +114,111 @@ def test_the_timeline_shows_each_response_latency() -> None:
     ]
     assert events[1]["first_audio_ms"] == pytest.approx(356.0)
     assert "audio 306 ms" in items[0]["label"]
+
+
+# -- in a session, on a scripted call with known timing -------------------------------------
+
+
+def timed(t: float, event: ev.RealtimeSessionEvent) -> TimedEvent:
+    return TimedEvent(t=t, event=event)
+
+
+async def test_a_paced_call_reports_the_latency_it_was_scripted_with() -> None:
+    async def look_up(city: str) -> str:
+        await anyio.sleep(0.2)  # the tool takes 200 ms
+        return f"sunny in {city}"
+
+    script = [
+        timed(0.0, ev.TurnCommitted()),
+        timed(0.2, spoken("r1", "a1", "Let me check.", 0)),
+        timed(0.3, audio("r1", "a1")),
+        timed(
+            0.4,
+            ev.ToolCallRequested(call_id="c1", tool_name="look_up", arguments={"city": "Porto"}),
+        ),
+        timed(0.45, ev.TurnCompleted(response_id="r1", stop_reason=StopReason.TOOL_USE)),
+        # The model answers 0.9 s into the call: 0.3 s after the tool's answer (at 0.6 s).
+        timed(0.9, audio("r2", "a2")),
+        timed(0.95, spoken("r2", "a2", "Sunny.", 0, "a1")),
+        timed(1.0, ev.TurnCompleted(response_id="r2")),
+    ]
+    provider = ScriptedProvider(script, speed=1.0)
+    async with provider.run() as events:
+        session = RealtimeSession(events, commands=provider, tools={"look_up": look_up})
+        subscription = session.events(media=False)
+        async with session:
+            with anyio.fail_after(10):
+                seen = [event async for event in subscription]
+    first, second = [event for event in seen if isinstance(event, public.ResponseLatency)]
+    # Scheduled delivery is never early, and on a busy machine a little late:
+    # each figure is checked within a generous window around its scripted value.
+    assert (first.response_id, first.since, first.stop_reason) == (
+        "r1",
+        "turn_committed",
+        StopReason.TOOL_USE,
+    )
+    assert first.first_text_ms == pytest.approx(200, abs=90)
+    assert first.first_audio_ms == pytest.approx(300, abs=90)
+    assert first.completed_ms == pytest.approx(450, abs=90)
+    assert first.tool_ms is None
+    assert (second.response_id, second.since) == ("r2", "tool_result")
+    assert second.tool_ms == pytest.approx(200, abs=90)
+    assert second.first_audio_ms == pytest.approx(300, abs=90)
+    assert second.first_text_ms == pytest.approx(350, abs=90)
+    assert second.completed_ms == pytest.approx(400, abs=90)
+    # The latency follows the response's end, and is in the session's statistics.
+    completed = [
+        type(e).__name__
+        for e in seen
+        if isinstance(e, public.TurnCompleted | public.ResponseLatency)
+    ]
+    assert completed == ["TurnCompleted", "ResponseLatency", "TurnCompleted", "ResponseLatency"]
+    stats = session.stats
+    assert stats.responses_timed == 2
+    figures = [first.first_audio_ms, second.first_audio_ms]
+    assert stats.first_audio_ms_max == pytest.approx(
+        max(f for f in figures if f is not None), abs=1
+    )
+    assert stats.tool_ms_median == pytest.approx(200, abs=90)
+    assert stats.completed_ms_median == pytest.approx(425, abs=90)
+
+
+async def test_a_turn_the_application_commits_or_types_is_timed_from_there() -> None:
+    send, receive = provider_stream()
+    commands = RecordingCommands()
+    session = RealtimeSession(receive, commands=commands)
+    subscription = session.events(media=False)
+    async with session:
+        async with send:
+            await session.commit_turn()
+            await anyio.sleep(0.1)
+            await send.send(audio("r1", "a1"))
+            await send.send(ev.TurnCompleted(response_id="r1"))
+            await wait_until(lambda: session.stats.responses_timed == 1)
+            await session.send_input(ev.TextInput(text="And tomorrow?"))
+            await send.send(spoken("r2", "a2", "Rain.", 0, "a1"))
+            await send.send(ev.TurnCompleted(response_id="r2"))
+        with anyio.fail_after(5):
+            seen = [event async for event in subscription]
+    first, second = [event for event in seen if isinstance(event, public.ResponseLatency)]
+    assert first.since == "turn_committed"
+    assert first.first_audio_ms is not None
+    assert first.first_audio_ms >= 100
+    assert (second.since, second.first_audio_ms) == ("turn_committed", None)
+    assert second.first_text_ms is not None
+    assert second.first_text_ms < 100
+
+
+async def test_responses_that_answer_nothing_seen_publish_no_latency() -> None:
+    send, receive = provider_stream()
+    session = RealtimeSession(receive)
+    subscription = session.events(media=False)
+    async with session:
+        async with send:
+            await send.send(audio("r1", "a1"))
+            await send.send(ev.TurnCompleted(response_id="r1"))
+        with anyio.fail_after(5):
+            seen = [event async for event in subscription]
+    assert not [event for event in seen if isinstance(event, public.ResponseLatency)]
+    assert session.stats.responses_timed == 0
+    assert session.stats.first_audio_ms_median is None

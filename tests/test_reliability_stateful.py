@@ -337,8 +337,13 @@ TOOL_OUTCOMES: Final = (
 )
 
 
+# Nor when things happened: a replay times its responses on its own clock (and,
+# without tools, has no tool answers to time a continuation from).
+NOT_REPLAYED: Final = (*TOOL_OUTCOMES, public.ResponseLatency)
+
+
 def replayable(events: Iterable[public.RealtimeEvent]) -> list[public.RealtimeEvent]:
-    return [event for event in events if not isinstance(event, TOOL_OUTCOMES)]
+    return [event for event in events if not isinstance(event, NOT_REPLAYED)]
 
 
 # -- the reference transcript and media model, from the recording ------------------------------
