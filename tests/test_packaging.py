@@ -103,7 +103,8 @@ def test_readme_installs_the_library_alone_for_the_demo_and_the_test_extra_for_t
     demo, tests = first_block.group(1).splitlines()
     assert demo == "pip install -e . && python -m realtime_session demo"
     assert tests.endswith("pip install -e '.[test]' && pytest")
-    assert "apt-get install -y chromium" in tests  # the browser tests need it
+    # The browser tests need Chromium, the remote tests a redis-server.
+    assert "apt-get install -y chromium redis-server" in tests
 
 
 def test_the_demo_replay_and_inspect_run_with_the_library_alone(tmp_path: Path) -> None:
