@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TypeGuard
 
 import anyio
+import attrs
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -93,7 +94,26 @@ def is_media(
 
 
 def control_only(events: list[public.RealtimeEvent]) -> list[public.RealtimeEvent]:
-    return [e for e in events if not is_media(e) and not isinstance(e, public.MediaDropped)]
+    """The control events, each response's latency figures set aside (see :func:`timing_aside`)."""
+    return timing_aside(
+        [e for e in events if not is_media(e) and not isinstance(e, public.MediaDropped)]
+    )
+
+
+def timing_aside(events: list[public.RealtimeEvent]) -> list[public.RealtimeEvent]:
+    """The events, with the figures of each ``ResponseLatency`` left out.
+
+    They are the clock's, not the call's: the same call, run twice, is timed
+    differently. Which responses were timed, and from what, is kept.
+    """
+    return [
+        attrs.evolve(
+            event, first_audio_ms=None, first_text_ms=None, completed_ms=None, tool_ms=None
+        )
+        if isinstance(event, public.ResponseLatency)
+        else event
+        for event in events
+    ]
 
 
 async def _publish_call(args: argparse.Namespace) -> None:
