@@ -37,7 +37,7 @@ from realtime_session import events as ev
 from realtime_session import transcript as tr
 from realtime_session.playback import PlaybackClock, WavFileMicrophone, WavFilePlayer
 from realtime_session.providers import MissingDependencyError, ProviderConnectionError
-from realtime_session.tools import function_tool, gemini_tools, openai_tools, tool_map
+from realtime_session.tools import function_tool, tool_map
 
 if TYPE_CHECKING:
     from contextlib import AbstractAsyncContextManager
@@ -95,7 +95,7 @@ def connect(
 ) -> AbstractAsyncContextManager[
     tuple[MemoryObjectReceiveStream[ev.RealtimeSessionEvent], ProviderCommands]
 ]:
-    """Open the provider, declaring the tools from their signatures in its session setup."""
+    """Open the provider; ``tools=`` declares the tools, from their signatures, in its setup."""
     if provider == "openai":
         from realtime_session.providers import openai
 
@@ -111,23 +111,24 @@ def connect(
                 },
                 "output": {"format": {"type": "audio/pcm", "rate": 24000}},
             },
-            "tools": openai_tools(TOOLS),
             "tool_choice": "auto",
         }
         return openai.connect(
-            api_key=api_key, url=url, model=model or "gpt-realtime", session_config=session_config
+            api_key=api_key,
+            url=url,
+            model=model or "gpt-realtime",
+            session_config=session_config,
+            tools=TOOLS,
         )
     from realtime_session.providers import gemini
 
-    setup = {
-        "systemInstruction": {"parts": [{"text": INSTRUCTIONS}]},
-        "tools": gemini_tools(TOOLS),
-    }
+    setup = {"systemInstruction": {"parts": [{"text": INSTRUCTIONS}]}}
     return gemini.connect(
         api_key=api_key,
         url=url,
         model=model or "gemini-live-2.5-flash-preview",
         session_config=setup,
+        tools=TOOLS,
     )
 
 

@@ -22,9 +22,10 @@ submits that message to the model, which can correct itself. A sync function
 runs in a worker thread, so the event loop keeps flowing.
 
 A :class:`FunctionTool` is the async callable ``RealtimeSession(tools=...)``
-takes; :func:`tool_map` builds that mapping, and :func:`openai_tools` /
-:func:`gemini_tools` the declarations a provider's session configuration
-carries (the adapters' ``connect(tools=...)`` sends them).
+takes; :func:`tool_map` builds that mapping. The adapters' ``connect(tools=...)``
+declare the tools in the provider's session configuration (OpenAI Realtime's
+``session.update``, Gemini Live's ``setup``); :func:`openai_tools` and
+:func:`gemini_tools` give those declarations for a configuration of your own.
 """
 
 from __future__ import annotations
@@ -50,6 +51,8 @@ from ._errors import ToolError
 __all__ = (
     "FunctionTool",
     "ToolArgumentsError",
+    "declare_gemini_tools",
+    "declare_openai_tools",
     "function_tool",
     "gemini_tools",
     "openai_tools",
@@ -495,3 +498,30 @@ def gemini_tools(tools: Iterable[FunctionTool]) -> list[dict[str, Any]]:
     """The ``tools`` list of a Gemini Live ``setup`` message."""
     declarations = [tool.gemini_declaration() for tool in tools]
     return [{"functionDeclarations": declarations}] if declarations else []
+
+
+def declare_openai_tools(
+    session_config: Mapping[str, Any] | None, tools: Iterable[FunctionTool]
+) -> dict[str, Any] | None:
+    """``session_config`` with ``tools`` added to its ``tools`` (what ``session.update`` sends).
+
+    Without tools it is returned as given. Without a configuration, one is
+    made for the tools alone (a GA ``"type": "realtime"`` session).
+    """
+    declared = openai_tools(tools)
+    if not declared:
+        return dict(session_config) if session_config is not None else None
+    config: dict[str, Any] = (
+        dict(session_config) if session_config is not None else {"type": "realtime"}
+    )
+    config["tools"] = [*config.get("tools", ()), *declared]
+    return config
+
+
+def declare_gemini_tools(setup: Mapping[str, Any], tools: Iterable[FunctionTool]) -> dict[str, Any]:
+    """A ``setup`` message body with ``tools`` added to its ``tools``."""
+    declared = gemini_tools(tools)
+    result = dict(setup)
+    if declared:
+        result["tools"] = [*result.get("tools", ()), *declared]
+    return result

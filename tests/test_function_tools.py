@@ -8,14 +8,19 @@ from typing import Annotated, Any, Literal
 
 import anyio
 import attrs
+import pydantic
 import pytest
+from google.genai import types as genai
 from helpers import RecordingCommands, collect, provider_stream, wait_until
+from openai.types.realtime import realtime_client_event as ga_client
 
 from realtime_session import RealtimeSession, public
 from realtime_session import events as ev
 from realtime_session.tools import (
     FunctionTool,
     ToolArgumentsError,
+    declare_gemini_tools,
+    declare_openai_tools,
     function_tool,
     gemini_tools,
     openai_tools,
@@ -165,6 +170,41 @@ def test_declarations_for_each_provider() -> None:
     assert tool_map([get_weather, book]) == {"get_weather": get_weather, "book_table": book}
     with pytest.raises(ValueError, match="two tools are named 'get_weather'"):
         tool_map([get_weather, get_weather])
+
+
+def test_the_sdks_take_the_declarations_as_their_own_types() -> None:
+    # OpenAI Realtime: the session.update a connect(tools=...) sends.
+    config = declare_openai_tools({"type": "realtime", "instructions": "Be brief."}, [book])
+    update = pydantic.TypeAdapter(ga_client.RealtimeClientEvent).validate_python(
+        {"type": "session.update", "session": config}
+    )
+    tools = update.session.tools  # type: ignore[union-attr]
+    assert tools is not None
+    (tool,) = tools
+    assert (tool.type, tool.name, tool.description) == ("function", "book_table", book.description)  # type: ignore[union-attr]
+    assert tool.parameters == book.parameters  # type: ignore[union-attr]
+    # Gemini Live: the setup message, strictly (an unknown key fails).
+    setup = declare_gemini_tools({"model": "models/gemini-live-2.5-flash-preview"}, [book])
+    message = genai.LiveClientMessage.model_validate({"setup": setup}, strict=True)
+    assert message.setup is not None and message.setup.tools is not None
+    (tool_set,) = message.setup.tools
+    assert isinstance(tool_set, genai.Tool)
+    (declaration,) = tool_set.function_declarations or []
+    assert declaration.name == "book_table"
+    assert declaration.parameters_json_schema == book.parameters
+
+
+def test_declarations_join_those_a_configuration_already_has() -> None:
+    mine = {"type": "function", "name": "hang_up", "parameters": {"type": "object"}}
+    config = declare_openai_tools({"type": "realtime", "tools": [mine]}, [get_weather])
+    assert config is not None
+    assert config["tools"] == [mine, get_weather.openai_schema()]
+    assert declare_openai_tools(None, [get_weather]) == {
+        "type": "realtime",
+        "tools": [get_weather.openai_schema()],
+    }
+    assert declare_openai_tools(None, []) is None
+    assert declare_gemini_tools({"model": "m"}, []) == {"model": "m"}
 
 
 def no_annotation(city) -> None:  # type: ignore[no-untyped-def]

@@ -17,7 +17,7 @@ estimates what the user heard after a barge-in by itself
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, Final, cast, final
 
@@ -26,6 +26,7 @@ import attrs
 from .. import codec
 from .. import events as ev
 from .._log import ModuleLogger
+from ..tools import declare_gemini_tools
 from ..transcript import ItemSkipped
 from . import _fields as f
 from ._commands import CloseTransport, JsonMessageSender, SendText, encode_base64
@@ -36,6 +37,8 @@ from ._ws import DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_SEND_TIMEOUT, open_websocket
 
 if TYPE_CHECKING:
     from anyio.streams.memory import MemoryObjectReceiveStream
+
+    from ..tools import FunctionTool
 
 __all__ = ("GeminiLiveTranslator", "GeminiLiveCommands", "connect", "DEFAULT_URL")
 
@@ -1074,6 +1077,7 @@ async def connect(
     open_timeout: float = 10.0,
     send_timeout: float = DEFAULT_SEND_TIMEOUT,
     reconnect: ReconnectPolicy | None = ReconnectPolicy(),
+    tools: Iterable[FunctionTool] = (),
 ) -> AsyncIterator[tuple[MemoryObjectReceiveStream[ev.RealtimeSessionEvent], GeminiLiveCommands]]:
     """Open a Gemini Live WebSocket, set the session up, and yield ``(events, commands)``.
 
@@ -1110,6 +1114,7 @@ async def connect(
         "outputAudioTranscription": {},
     }
     setup.update(session_config or {})
+    setup = declare_gemini_tools(setup, tools)
     headers = {"x-goog-api-key": api_key, **(extra_headers or {})}
     translator = GeminiLiveTranslator()
     dialect = _GeminiDialect(translator, setup, warn_go_away=reconnect is None)

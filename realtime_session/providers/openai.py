@@ -32,6 +32,7 @@ from .. import codec
 from .. import events as ev
 from .. import transcript as tr
 from .._log import ModuleLogger
+from ..tools import declare_openai_tools
 from ..transcript import ItemSkipped
 from . import _fields as f
 from ._commands import (
@@ -49,6 +50,8 @@ from ._ws import DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_SEND_TIMEOUT, open_websocket
 
 if TYPE_CHECKING:
     from anyio.streams.memory import MemoryObjectReceiveStream
+
+    from ..tools import FunctionTool
 
 __all__ = ("OpenAIRealtimeTranslator", "OpenAIRealtimeCommands", "connect", "DEFAULT_URL")
 
@@ -1298,6 +1301,7 @@ async def connect(
     open_timeout: float = 10.0,
     send_timeout: float = DEFAULT_SEND_TIMEOUT,
     reconnect: ReconnectPolicy | None = ReconnectPolicy(),
+    tools: Iterable[FunctionTool] = (),
 ) -> AsyncIterator[
     tuple[MemoryObjectReceiveStream[ev.RealtimeSessionEvent], OpenAIRealtimeCommands]
 ]:
@@ -1306,7 +1310,9 @@ async def connect(
     ``events`` is the session's input stream; ``commands`` the verbs. The
     connection goes to ``url`` as given, or to the public endpoint for
     ``model``; ``api_key`` travels as a bearer token. ``session_config``, if
-    given, is sent at once as ``session.update``. Messages larger than
+    given, is sent at once as ``session.update``; ``tools`` (typed functions,
+    see :func:`realtime_session.tools.function_tool`) are declared in its
+    ``tools``, after any it lists itself. Messages larger than
     ``max_message_size`` bytes close the connection. ``buffer`` bounds the
     event stream; when it is full the reader waits (nothing is dropped).
 
@@ -1329,6 +1335,7 @@ async def connect(
     """
     target = url if url is not None else f"{DEFAULT_URL}?model={quote(model, safe='')}"
     headers = {"Authorization": f"Bearer {api_key}", **(extra_headers or {})}
+    session_config = declare_openai_tools(session_config, tools)
     translator = OpenAIRealtimeTranslator()
     link = ProviderLink(
         _OpenAIDialect(translator, session_config),
