@@ -126,10 +126,24 @@ def test_tool_calls_show_name_duration_and_outcome_never_arguments() -> None:
         assert '"arguments"' not in page
 
 
-def test_provider_errors_have_their_lane() -> None:
-    timeline = timeline_of("gemini_interruption.jsonl")
-    (error,) = items(timeline, "errors", "error")
-    assert error["label"] == "go_away: the server will close the connection in 50s"
+def test_provider_errors_have_their_lane(tmp_path: Path) -> None:
+    from realtime_session import codec
+
+    trace = tmp_path / "errors.jsonl"
+    lines = [
+        (0.5, ev.ProviderError(code="rate_limit_exceeded", message="slow down")),
+        (0.9, ev.ProviderError(code="server_error", message="internal", fatal=True)),
+    ]
+    trace.write_text(
+        "".join(json.dumps({"t": t, "event": codec.to_dict(e)}) + "\n" for t, e in lines)
+    )
+    timeline = anyio.run(lambda: build_timeline(load_trace(trace)))
+    errors = items(timeline, "errors", "error")
+    assert [(e["t0"], e["label"]) for e in errors] == [
+        (0.5, "rate_limit_exceeded: slow down"),
+        (0.9, "fatal server_error: internal"),
+        (0.9, "session failed: provider error server_error: internal"),
+    ]
 
 
 def test_untimed_recording_gets_a_clock_from_its_audio(tmp_path: Path) -> None:
