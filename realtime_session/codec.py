@@ -30,20 +30,22 @@ range, invalid base64 or text that is not JSON raises :class:`DecodeError`,
 whose :attr:`~DecodeError.path` names the offending place; no other exception
 escapes and no partial object is returned.
 
-The structure is cattrs': tagged unions by ``configure_tagged_union``, unknown
+The rules are cattrs': tagged unions by ``configure_tagged_union``, unknown
 keys by ``forbid_extra_keys``, omitted ``None`` fields by omit-if-default, and
-error locations from cattrs' validation error trees. Hooks are generated once
-per class and per target; decoding first runs without bookkeeping, and only a
-document that fails is decoded a second time, with cattrs' detailed
-validation, to say where and why. JSON text is read by ``jiter`` and written by
-``orjson`` (each several times faster than the standard library, which they
-fall back to for the few documents they do not handle the same way).
+error locations from cattrs' validation error trees. A document is decoded
+once, by a function generated for its class from the attrs fields (type tests
+inline, one count of the keys, the instance built as attrs builds it); only a
+document that fails is decoded a second time, by cattrs with detailed
+validation, to say where and why. JSON text is read by ``jiter`` and written by ``orjson`` (each several
+times faster than the standard library, which they fall back to for the few
+documents they do not handle the same way).
 """
 
 from __future__ import annotations
 
 import binascii
 import functools
+import inspect
 import json
 import math
 import operator
@@ -286,6 +288,17 @@ def _tag_of(cls: type) -> str:
     return tag
 
 
+def _members_by_tag(union: object) -> dict[str, type]:
+    """The members of a tagged union by their tags; two members may not share one."""
+    members = typing.get_args(union)
+    table = {_tag_of(member): member for member in members}
+    if len(table) != len(members):
+        tags = [_tag_of(member) for member in members]
+        shared = next(tag for tag in tags if tags.count(tag) > 1)
+        raise TypeError(f"{union!r} holds two classes tagged {shared!r}")
+    return table
+
+
 # -- Errors --------------------------------------------------------------------------------
 
 
@@ -415,6 +428,13 @@ def _structure_bool(value: object, _: object) -> bool:
     raise _expected("a boolean", value)
 
 
+# The same tests as the three hooks above, as the generated decoders spell them
+# inline (see ``_FastDecoders``).
+_INLINE_TESTS: Final[Mapping[object, str]] = types.MappingProxyType(
+    {str: "type({v}) is str", int: "type({v}) is int", bool: "{v} is True or {v} is False"}
+)
+
+
 def _structure_bytes(value: object, _: object) -> bytes:
     if type(value) is not str:
         raise _expected("a base64 string", value)
@@ -428,7 +448,7 @@ def _unstructure_bytes(value: bytes) -> str:
     return binascii.b2a_base64(value, newline=False).decode("ascii")
 
 
-def _check_json_value(value: object) -> object:
+def _check_json_value(value: object, _: object = None) -> object:
     """Return ``value`` unchanged if it is a JSON value; raise :class:`_Invalid` if not.
 
     Iterative, so depth is bounded by a limit rather than by the interpreter's
@@ -440,16 +460,14 @@ def _check_json_value(value: object) -> object:
         return value
     # Each entry: a value, where it sits as a linked (parent, key or index) pair,
     # and its depth; the path is only spelled out for an error.
-    stack: list[tuple[object, tuple[Any, str | int] | None, int]] = [(value, None, 0)]
+    stack: list[tuple[Any, tuple[Any, str | int] | None, int]] = [(value, None, 0)]
     seen: set[int] = set()
     while stack:
         item, where, depth = stack.pop()
         kind = type(item)
-        if kind is str or kind is int or kind is bool or item is None:
-            continue
         if kind is float:
-            if not math.isfinite(item):  # type: ignore[arg-type]
-                raise _Invalid(_not_finite(item), _join(where))  # type: ignore[arg-type]
+            if not math.isfinite(item):
+                raise _Invalid(_not_finite(item), _join(where))
             continue
         if kind is not dict and kind is not list:
             raise _Invalid(f"not a JSON value: {_describe(item)}", _join(where))
@@ -458,16 +476,21 @@ def _check_json_value(value: object) -> object:
         if id(item) in seen:
             raise _Invalid("the same container appears twice", _join(where))
         seen.add(id(item))
-        if isinstance(item, dict):
+        # Strings, integers, booleans and nulls are all right wherever they are.
+        if kind is dict:
             for key, child in item.items():
                 if type(key) is not str:
                     raise _Invalid(
                         f"object keys must be strings, got {_describe(key)}", _join(where)
                     )
-                stack.append((child, (where, key), depth + 1))
-        elif isinstance(item, list):
+                kind = type(child)
+                if not (kind is str or kind is int or kind is bool or child is None):
+                    stack.append((child, (where, key), depth + 1))
+        else:
             for index, child in enumerate(item):
-                stack.append((child, (where, index), depth + 1))
+                kind = type(child)
+                if not (kind is str or kind is int or kind is bool or child is None):
+                    stack.append((child, (where, index), depth + 1))
     return value
 
 
@@ -503,16 +526,6 @@ def _at_least(minimum: int) -> str:
 
 
 def _ranged_hook(minimum: int, base: _Hook, nullable: bool) -> _Hook:
-    if base is _structure_int and not nullable:
-        # The common case (indices, rates, durations) in one call.
-        def structure_ranged_int(value: object, _: object) -> int:
-            if type(value) is int and value >= minimum:
-                return value
-            _structure_int(value, int)  # raises for a value that is not an integer
-            raise _Invalid(f"{_at_least(minimum)}, got {_preview(value)}")
-
-        return structure_ranged_int
-
     def structure_ranged(value: object, cl: object) -> Any:
         if value is None and nullable:
             return None
@@ -588,6 +601,12 @@ def _is_union(tp: object) -> bool:
 
 def _is_optional(tp: object) -> bool:
     return _is_union(tp) and type(None) in typing.get_args(tp)
+
+
+def _without_none(tp: object) -> Any:
+    return functools.reduce(
+        operator.or_, [arg for arg in typing.get_args(tp) if arg is not type(None)]
+    )
 
 
 def _is_block_union(tp: object) -> bool:
@@ -681,22 +700,35 @@ def _unstructure_enum(member: Enum) -> object:
     return member.value
 
 
-# -- The converters -----------------------------------------------------------------------
+# Blocks are told apart by the markers a TranscriptBlock always carries; cattrs'
+# own disambiguation would also take ``audio_played_ms`` for one.
+def _structure_block(transcript_block: _Hook, text_block: _Hook) -> _Hook:
+    first, second = _TRANSCRIPT_BLOCK_MARKERS
+
+    def structure_block(value: object, _: object) -> Any:
+        if not isinstance(value, dict):
+            raise _expected("an object", value)
+        if first in value or second in value:
+            return transcript_block(value, tr.TranscriptBlock)
+        return text_block(value, tr.TextBlock)
+
+    return structure_block
+
+
+# -- The converter ------------------------------------------------------------------------
 
 
 @final
 class _Converter:
-    """One cattrs converter, set up for the wire format, and its hooks.
+    """The cattrs converter, set up for the wire format: it encodes, and it explains.
 
-    The fast one (``detailed=False``) structures and unstructures; the detailed one
-    only structures, to explain a document the fast one refused: cattrs'
-    detailed validation records, in its error trees, which field or element
-    each failure came from.
+    Decoding runs the generated decoders below; a document they refuse is decoded
+    again here, with cattrs' detailed validation, which records in its error
+    trees which field or element each failure came from.
     """
 
-    def __init__(self, *, detailed: bool) -> None:
-        self._detailed = detailed
-        converter = cattrs.Converter(detailed_validation=detailed, forbid_extra_keys=True)
+    def __init__(self) -> None:
+        converter = cattrs.Converter(detailed_validation=True, forbid_extra_keys=True)
         for scalar, hook in (
             (str, _structure_str),
             (int, _structure_int),
@@ -733,16 +765,20 @@ class _Converter:
             return hook
         return self._converter.get_structure_hook(target)
 
+    def value_hook(self, tp: object) -> _Hook:
+        """cattrs' hook for a field's type (a tagged class as a field carries no tag)."""
+        return self._converter.get_structure_hook(tp)
+
     def unhook(self, cls: type) -> _Unhook:
         """The hook that encodes an instance of ``cls``, tag included."""
         return self._converter.get_unstructure_hook(cls)
 
-    # Tagged unions are cattrs' tagged-union strategy. Two additions: the detailed
-    # converter checks the tag first, because the strategy reports a missing or
-    # unknown tag as a bare KeyError of the tag value, with no field to name; and
-    # each member's unstructure hook writes its own tag, first, because the
-    # strategy adds it last and only when unstructuring as the union, while
-    # ``to_dict`` of any member carries it (and 0.1.0 wrote it first).
+    # Tagged unions are cattrs' tagged-union strategy. Two additions: the tag is
+    # checked first, because the strategy reports a missing or unknown tag as a
+    # bare KeyError of the tag value, with no field to name; and each member's
+    # unstructure hook writes its own tag, first, because the strategy adds it
+    # last and only when unstructuring as the union, while ``to_dict`` of any
+    # member carries it (and 0.1.0 wrote it first).
 
     def _unconfigured(self, tp: object) -> bool:
         return _is_tagged_union(tp) and tp not in self._configured
@@ -756,28 +792,22 @@ class _Converter:
         return self._converter.get_unstructure_hook(union, cache_result=False)
 
     def _configure(self, union: Any) -> None:
-        members = typing.get_args(union)
-        tags = [_tag_of(member) for member in members]
-        if len(set(tags)) != len(tags):
-            shared = next(tag for tag in tags if tags.count(tag) > 1)
-            raise TypeError(f"{union!r} holds two classes tagged {shared!r}")
+        table = _members_by_tag(union)
         converter = self._converter
         self._configured.add(union)
         configure_tagged_union(union, converter, tag_generator=_tag_of, tag_name=_TAG_KEY)
-        if self._detailed:
-            dispatch = converter.get_structure_hook(union)
-            table = dict.fromkeys(tags)
-            name = _TAGGED_UNIONS.get(union) or " | ".join(_qualified(m) for m in members)
+        dispatch = converter.get_structure_hook(union)
+        name = _TAGGED_UNIONS.get(union) or " | ".join(map(_qualified, table.values()))
 
-            def structure_checked_union(value: object, cl: object) -> Any:
-                if not isinstance(value, dict):
-                    raise _expected("an object", value)
-                found = value.get(_TAG_KEY, _ABSENT)
-                if type(found) is not str or found not in table:
-                    raise _unknown_tag(found, name)
-                return dispatch(value, cl)
+        def structure_checked_union(value: object, cl: object) -> Any:
+            if not isinstance(value, dict):
+                raise _expected("an object", value)
+            found = value.get(_TAG_KEY, _ABSENT)
+            if type(found) is not str or found not in table:
+                raise _unknown_tag(found, name)
+            return dispatch(value, cl)
 
-            converter.register_structure_hook(union, structure_checked_union)
+        converter.register_structure_hook(union, structure_checked_union)
 
     def _tagged_class_hook(self, cls: type) -> _Hook:
         # A tagged class decoded on its own (not through its union) still
@@ -804,26 +834,24 @@ class _Converter:
         attrs.resolve_types(cls)
         fields = attrs.fields(cls)
         overrides: dict[str, Any] = {
-            name: override(struct_hook=_json_value_hook) for name in _json_value_fields(cls)
+            name: override(struct_hook=_check_json_value) for name in _json_value_fields(cls)
         }
         required_ids = _REQUIRED_IDS.get(cls, frozenset())
         for field in fields:
             minimum = _FIELD_MINIMUMS.get(field.name)
             if minimum is not None:
                 nullable = _is_optional(field.type)
-                base = _structure_float if float in _scalar_members(field.type) else _structure_int
+                base = self.value_hook(_without_none(field.type) if nullable else field.type)
                 overrides[field.name] = override(struct_hook=_ranged_hook(minimum, base, nullable))
             elif field.name in required_ids:
-                base_hook = self._converter.get_structure_hook(field.type)
-                overrides[field.name] = override(struct_hook=_required_id_hook(base_hook))
+                base = self.value_hook(field.type)
+                overrides[field.name] = override(struct_hook=_required_id_hook(base))
         inner: _Hook = make_dict_structure_fn_from_attrs(
             list(fields), cls, self._converter, **overrides
         )
         nullable_fields = _nullable_without_default(cls)
         if nullable_fields:
             inner = _filling_nulls(inner, nullable_fields)
-        if not self._detailed:
-            return inner
 
         # cattrs' generated function reports a value that is not an object by
         # whatever it trips over first (a missing key, a substring test on a string).
@@ -872,8 +900,7 @@ class _Converter:
     # Optional values. cattrs dispatches on every call and names no alternative.
 
     def _optional_hook(self, tp: object) -> _Hook:
-        rest = tuple(member for member in typing.get_args(tp) if member is not type(None))
-        inner_type: Any = functools.reduce(operator.or_, rest)
+        inner_type = _without_none(tp)
         if inner_type in _NULLABLE_SCALARS:
             expected = f"{_NULLABLE_SCALARS[inner_type]} or null"
 
@@ -890,22 +917,9 @@ class _Converter:
 
         return structure_optional
 
-    # Blocks are told apart by the markers a TranscriptBlock always carries;
-    # cattrs' own disambiguation would also take ``audio_played_ms`` for one.
-
     def _block_hook(self, _: object) -> _Hook:
-        transcript_block = self._converter.get_structure_hook(tr.TranscriptBlock)
-        text_block = self._converter.get_structure_hook(tr.TextBlock)
-        first, second = _TRANSCRIPT_BLOCK_MARKERS
-
-        def structure_block(value: object, _: object) -> Any:
-            if not isinstance(value, dict):
-                raise _expected("an object", value)
-            if first in value or second in value:
-                return transcript_block(value, tr.TranscriptBlock)
-            return text_block(value, tr.TextBlock)
-
-        return structure_block
+        get = self._converter.get_structure_hook
+        return _structure_block(get(tr.TranscriptBlock), get(tr.TextBlock))
 
     def _union_unhook(self, tp: object) -> _Unhook:
         # Dispatch on the exact class, looked up once; cattrs' default asks the
@@ -925,14 +939,6 @@ class _Converter:
             return hook(value)
 
         return unstructure_union
-
-
-def _scalar_members(tp: object) -> tuple[object, ...]:
-    return typing.get_args(tp) if _is_union(tp) else (tp,)
-
-
-def _json_value_hook(value: object, _: object) -> object:
-    return _check_json_value(value)
 
 
 def _filling_nulls(inner: _Hook, names: tuple[str, ...]) -> _Hook:
@@ -990,7 +996,7 @@ def _unstructure_fields(cls: type, converter: cattrs.Converter) -> _Unhook:
 
 @final
 class _Unstructurer:
-    """Encoding hooks: the unstructure side of the fast converter."""
+    """The converter's encoding hooks, one per class."""
 
     def __init__(self, converter: _Converter) -> None:
         self._converter = converter
@@ -999,9 +1005,210 @@ class _Unstructurer:
         return self._converter.unhook(cls)
 
 
-_FAST: Final = _Converter(detailed=False)
-_DETAILED: Final = _Converter(detailed=True)
-_UNSTRUCTURER: Final = _Unstructurer(_FAST)
+# -- Generated decoders ---------------------------------------------------------------------
+#
+# cattrs' generated structure functions are not used on the way in: even without
+# detailed validation they call a hook per field, gather the keyword arguments in
+# a dict and build a set of the keys, which for the short events of a live session
+# costs more than parsing their JSON. Each wire class gets a function of its own
+# instead, generated from its attrs fields as attrs generates ``__init__``: the
+# scalar tests inline, one count of the keys, and the instance built as that
+# ``__init__`` builds it. It follows the converter's rules (a value to convert goes
+# through the converter's own hook for its type; ranges and required ids come from
+# the same tables) and explains nothing: a document it refuses, for any reason,
+# goes to the converter, which decodes it again and says where and why. The tests
+# check that both take exactly the same documents.
+
+
+class _Refused(Exception):
+    """A generated decoder gives up on a document; the converter explains why."""
+
+
+@final
+class _FastDecoders:
+    """One generated decoder per wire class, and dispatch on the tag for the unions."""
+
+    def __init__(self, converter: _Converter) -> None:
+        self._converter = converter
+        self._built: dict[object, _Hook] = {}
+
+    def hook(self, target: object) -> _Hook:
+        """The decoder of ``target``: a wire class, a tagged union or the blocks."""
+        if not (isinstance(target, type) and target in _WIRE_TAGS):
+            return self._decoder(target)
+        # A tagged class decoded on its own still requires its tag.
+        tag = _tag_of(target)
+        member = self._decoder(target)
+
+        def decode_tagged(value: Any, _: object) -> Any:
+            if type(value) is dict and value.get(_TAG_KEY) == tag:
+                return member(value, _)
+            raise _Refused
+
+        return decode_tagged
+
+    def _decoder(self, tp: object) -> _Hook:
+        decoder = self._built.get(tp)
+        if decoder is None:
+            if _is_tagged_union(tp):
+                decoder = self._union(tp)
+            elif _is_block_union(tp):
+                decoder = _structure_block(
+                    self._decoder(tr.TranscriptBlock), self._decoder(tr.TextBlock)
+                )
+            else:
+                decoder = self._class(tp)  # type: ignore[arg-type]
+            self._built[tp] = decoder
+        return decoder
+
+    def _union(self, union: object) -> _Hook:
+        table = {tag: self._decoder(member) for tag, member in _members_by_tag(union).items()}
+
+        def decode_union(value: Any, _: object) -> Any:
+            # A missing, unhashable or unknown tag raises here too.
+            if type(value) is dict:
+                return table[value[_TAG_KEY]](value, _)
+            raise _Refused
+
+        return decode_union
+
+    def _class(self, cls: type) -> _Hook:
+        attrs.resolve_types(cls)
+        fields = [field for field in attrs.fields(cls) if field.init]
+        names: dict[str, Any] = {"_cls": cls, "_ABSENT": _ABSENT, "_Refused": _Refused}
+
+        def bind(value: object) -> str:
+            name = f"_{len(names)}"
+            names[name] = value
+            return name
+
+        # A tagged class is reached through ``hook`` or a union, which test for a dict.
+        body = [] if cls in _WIRE_TAGS else ["if type(d) is not dict:", "    raise _Refused"]
+        # ``n`` counts the keys taken; any other key makes ``len(d)`` larger.
+        required = [f for f in fields if f.default is attrs.NOTHING and not _is_optional(f.type)]
+        body.append(f"n = {len(required) + (cls in _WIRE_TAGS)}")
+        json_values = _json_value_fields(cls)
+        required_ids = _REQUIRED_IDS.get(cls, frozenset())
+        arguments = []
+        for index, field in enumerate(fields):
+            v = f"v{index}"
+            optional = _is_optional(field.type)
+            if field.name in json_values:  # the check takes null as any other JSON value
+                steps = [f"{v} = {bind(_check_json_value)}({v})"]
+            else:
+                steps = self._steps(
+                    _without_none(field.type) if optional else field.type,
+                    v,
+                    _FIELD_MINIMUMS.get(field.name),
+                    field.name in required_ids,
+                    bind,
+                )
+                if optional:
+                    steps = [f"if {v} is not None:", *(f"    {step}" for step in steps)]
+            default = field.default
+            if field in required:
+                body += [f"{v} = d[{field.name!r}]", *steps]
+            else:
+                if default is attrs.NOTHING or default is None:
+                    value = "None"  # a missing field that may be None reads as None
+                elif isinstance(default, attrs.Factory):  # type: ignore[arg-type]
+                    if default.takes_self:
+                        raise TypeError(f"{_qualified(cls)}.{field.name}: a default taking self")
+                    value = f"{bind(default.factory)}()"
+                else:
+                    value = bind(default)
+                body += [f"{v} = d.get({field.name!r}, _ABSENT)", f"if {v} is _ABSENT:"]
+                body += [f"    {v} = {value}", "else:", "    n += 1", *(f"    {s}" for s in steps)]
+            arguments.append(f"{field.alias}={v}")
+        body += ["if len(d) != n:", "    raise _Refused"]
+        setters = _slot_setters(cls)
+        if setters is None:
+            body.append(f"return _cls({', '.join(arguments)})")
+        else:
+            body.append(f"o = {bind(object.__new__)}(_cls)")
+            body += [f"{bind(setter)}(o, v{index})" for index, setter in enumerate(setters)]
+            body.append("return o")
+        source = "def decode(d, _):\n" + "".join(f"    {line}\n" for line in body)
+        # The source is this function's own, made from the class's attrs fields.
+        exec(compile(source, f"<decoder of {_qualified(cls)}>", "exec"), names)  # noqa: S102
+        decoder: _Hook = names["decode"]
+        return decoder
+
+    def _steps(
+        self, tp: object, v: str, minimum: int | None, required: bool, bind: Callable[[object], str]
+    ) -> list[str]:
+        """The lines that check the value in ``v`` as a ``tp``, converting it in place."""
+        refuse = "    raise _Refused"
+        test = _INLINE_TESTS.get(tp)
+        if test is not None:
+            condition = test.format(v=v)
+            if minimum is not None:
+                condition += f" and {v} >= {minimum}"
+            if required:
+                condition += f" and {v}"
+            return [f"if not ({condition}):", refuse]
+        if _is_variadic_tuple(tp):
+            (item, _) = typing.get_args(tp)
+            test = _INLINE_TESTS.get(item)
+            if test is None:
+                convert = bind(self._decoder(item))
+                return [
+                    f"if type({v}) is not list:",
+                    refuse,
+                    f"{v} = tuple([{convert}(x, None) for x in {v}])",
+                ]
+            condition = test.format(v="x") + (" and x" if required else "")
+            return [
+                f"if type({v}) is not list or not all({condition} for x in {v}):",
+                refuse,
+                f"{v} = tuple({v})",
+            ]
+        if (
+            (_is_wire_class(tp) and tp not in _WIRE_TAGS)
+            or _is_tagged_union(tp)
+            or _is_block_union(tp)
+        ):
+            hook = self._decoder(tp)
+        else:
+            hook = self._converter.value_hook(tp)  # floats, bytes, enums: cattrs' hooks as they are
+        steps = [f"{v} = {bind(hook)}({v}, None)"]
+        if minimum is not None:
+            steps += [f"if {v} < {minimum}:", refuse]
+        return steps
+
+
+def _slot_setters(cls: type) -> list[Callable[[object, object], None]] | None:
+    """The setters that fill a new instance's fields, when that is all its ``__init__`` does.
+
+    attrs' ``__init__`` of a frozen slotted class sets each field with
+    ``object.__setattr__``, which for a slot calls its descriptor's ``__set__``;
+    calling those directly costs half as much, and building the event is most
+    of what decoding a short one costs. Anything more ``__init__`` could do (a
+    validator, a converter, a hook, a cached hash, an ``__init__`` of its own,
+    a field it does not take) rules this out, and the decoder calls the class.
+    """
+    fields = attrs.fields(cls)
+    init = getattr(cls.__dict__.get("__init__"), "__code__", None)
+    if (
+        init is None
+        or not init.co_filename.startswith("<attrs generated ")
+        or hasattr(cls, "__attrs_pre_init__")
+        or hasattr(cls, "__attrs_post_init__")
+        or any(not field.init or field.validator or field.converter for field in fields)
+    ):
+        return None
+    slots = {slot for klass in cls.__mro__ for slot in getattr(klass, "__slots__", ())}
+    if slots - {"__weakref__"} != {field.name for field in fields}:
+        return None
+    descriptors = [inspect.getattr_static(cls, field.name) for field in fields]
+    if not all(isinstance(found, types.MemberDescriptorType) for found in descriptors):
+        return None
+    return [found.__set__ for found in descriptors]
+
+
+_CONVERTER: Final = _Converter()
+_UNSTRUCTURER: Final = _Unstructurer(_CONVERTER)
+_FAST: Final = _FastDecoders(_CONVERTER)
 
 
 @functools.cache
@@ -1099,12 +1306,13 @@ class _Decoder:
     def explain(self, data: object) -> Any:
         """Decode ``data`` again, with cattrs' detailed validation, and raise where it fails.
 
-        Both passes run the same checks, so this pass fails as the first one did;
-        were it ever to succeed, its result is a complete and valid object.
+        Both passes apply the same rules, so this pass fails as the first one did.
+        It succeeds where the first one merely declined (a value of a
+        subclass of ``dict``, for one), and its result is a complete and valid object.
         """
         detailed = self._detailed
         if detailed is None:
-            detailed = self._detailed = _DETAILED.hook(self.target)
+            detailed = self._detailed = _CONVERTER.hook(self.target)
         try:
             return detailed(data, self.target)
         except Exception as error:
@@ -1314,7 +1522,10 @@ def _parse(text: str | bytes) -> object:
     else:
         return _parse_slowly(text)
     try:
-        return jiter.from_json(raw, allow_inf_nan=False, catch_duplicate_keys=True)
+        # Caching keys only: values (deltas, base64 audio) rarely repeat.
+        return jiter.from_json(
+            raw, allow_inf_nan=False, catch_duplicate_keys=True, cache_mode="keys"
+        )
     except ValueError:
         return _parse_slowly(text)
 

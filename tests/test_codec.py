@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import copy
 import functools
 import importlib.util
@@ -1207,6 +1208,61 @@ def test_repeated_keys_are_refused(text: str, target: Any, path: str) -> None:
         assert caught.value.reason.startswith("repeated key ")
 
 
+# A repeated key is noticed however the document hides it: colons inside strings
+# (a text may hold as many as the document has members), in nested objects, in arrays.
+HIDDEN_REPEATED_KEY_DOCUMENTS = [
+    pytest.param(
+        '{"type":"input_transcript_partial","text":"a:b","text":"c"}',
+        ev.RealtimeSessionEvent,
+        "$.text",
+        id="colon-in-a-value",
+    ),
+    pytest.param(
+        '{"type":"tool_call_requested","call_id":"c","tool_name":"t",'
+        '"arguments":{"a:":1,"a:":2,"b":[{}]}}',
+        ev.RealtimeSessionEvent,
+        '$.arguments["a:"]',
+        id="colon-in-the-key",
+    ),
+    pytest.param(
+        '{"type":"tool_call_requested","call_id":"c","tool_name":"t",'
+        '"arguments":[{"a":1},{"a":"::","a":3}]}',
+        ev.RealtimeSessionEvent,
+        "$.arguments[1].a",
+        id="in-an-array",
+    ),
+    pytest.param(
+        '{"type":"realtime_transcript","event":{"type":"item_skipped",'
+        '"item_id":"i","item_id":"i:j"}}',
+        ev.RealtimeSessionEvent,
+        "$.event.item_id",
+        id="nested-object",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "target", "path"), HIDDEN_REPEATED_KEY_DOCUMENTS)
+def test_repeated_keys_are_refused_beside_colons_in_strings(
+    text: str, target: Any, path: str
+) -> None:
+    for document in (text, text.encode()):
+        with pytest.raises(codec.DecodeError) as caught:
+            codec.from_json(document, type=target)
+        assert caught.value.path == path
+        assert caught.value.reason.startswith("repeated key ")
+
+
+def test_colons_in_strings_decode() -> None:
+    event = ev.ToolCallRequested(
+        call_id="call:1",
+        tool_name="clock",
+        arguments={"at": "12:30", "zones": [{"utc:offset": "+01:00"}], "a:b": {}},
+    )
+    assert codec.from_json(codec.to_json(event)) == event
+    wrapped = ev.RealtimeTranscript(event=tr.ItemSkipped(item_id="fc:1", previous_item_id="a:b"))
+    assert codec.from_json(codec.to_json(wrapped)) == wrapped
+
+
 # Error messages quote keys and values in part, with their length.
 
 HUGE = "k" * 10_000_000
@@ -1838,6 +1894,167 @@ def test_mutated_documents_decode_or_raise_decode_error(cls: type, data: st.Data
 @given(data=st.data())
 def test_mutated_documents_decode_or_raise_decode_error_long(data: st.DataObject) -> None:
     check_mutated_document(data.draw(st.sampled_from(TAGGED_CLASSES)), data)
+
+
+# A document is decoded by a decoder generated for its class, and only a document
+# that one refuses is decoded again by the cattrs converter, to explain the
+# failure. Both must take exactly the same documents, as the same objects.
+
+
+def targets_of(cls: type) -> list[Any]:
+    if cls in TAGGED_CLASSES:
+        return [cls, union_of(cls)]
+    if cls in (tr.TextBlock, tr.TranscriptBlock):
+        return [cls, tr.Block]
+    return [cls]
+
+
+def check_generated_decoder_alone(cls: type, data: st.DataObject) -> None:
+    obj = data.draw(STRATEGIES[cls])
+    target = data.draw(st.sampled_from(targets_of(cls)))
+    decoder = codec._decoder(target)
+    assert decoder.fast(codec.to_dict(obj), decoder.target) == obj
+    assert decoder.fast(json.loads(codec.to_json(obj)), decoder.target) == obj
+
+
+@pytest.mark.parametrize("cls", ALL_CLASSES, ids=name_of)
+@PER_CLASS
+@given(data=st.data())
+def test_generated_decoders_take_every_valid_document_alone(cls: type, data: st.DataObject) -> None:
+    check_generated_decoder_alone(cls, data)
+
+
+def test_valid_documents_are_never_decoded_twice(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(self: object, data: object) -> object:
+        raise AssertionError(f"decoded again: {data!r}")
+
+    monkeypatch.setattr(codec._Decoder, "explain", refuse)
+    for example in EXAMPLES:
+        text = codec.to_json(example)
+        for target in targets_of(type(example)):
+            assert codec.from_json(text, type=target) == example
+            assert codec.from_dict(codec.to_dict(example), type=target) == example
+
+
+# Decoders build an instance by filling its fields' slots, as attrs' __init__
+# does, only where that __init__ does nothing more; other classes are called.
+
+
+def test_every_wire_class_is_built_by_filling_its_slots() -> None:
+    assert [name_of(cls) for cls in ALL_CLASSES if codec._slot_setters(cls) is None] == []
+
+
+def test_classes_whose_init_does_more_are_called(monkeypatch: pytest.MonkeyPatch) -> None:
+    def positive(instance: object, attribute: object, value: int) -> None:
+        if value < 1:
+            raise ValueError("not positive")
+
+    @attrs.frozen(kw_only=True)
+    class Validated:
+        n: int = attrs.field(validator=positive)
+
+    def magnitude(value: int) -> int:
+        return abs(value)
+
+    @attrs.frozen(kw_only=True)
+    class Converted:
+        n: int = attrs.field(converter=magnitude)
+
+    @attrs.frozen(kw_only=True)
+    class PostInit:
+        n: int
+
+        def __attrs_post_init__(self) -> None:
+            positive(self, None, self.n)
+
+    @attrs.frozen(kw_only=True, cache_hash=True)
+    class CachedHash:
+        n: int
+
+    @attrs.frozen(kw_only=True, init=False)
+    class OwnInit:
+        n: int
+
+        def __init__(self, *, n: int) -> None:
+            self.__attrs_init__(n=abs(n))
+
+    @attrs.frozen(kw_only=True)
+    class Plain:
+        n: int
+
+    monkeypatch.setattr(codec._FAST, "_built", {})
+    for cls in (Validated, Converted, PostInit, CachedHash, OwnInit):
+        assert codec._slot_setters(cls) is None, cls
+    assert codec._slot_setters(Plain) is not None
+
+    def decode(cls: type, data: dict[str, Any]) -> Any:
+        return codec._FAST.hook(cls)(data, cls)
+
+    for cls in (Validated, PostInit):
+        with pytest.raises(ValueError, match="not positive"):
+            decode(cls, {"n": 0})
+    assert decode(Converted, {"n": -2}) == Converted(n=2)
+    assert decode(OwnInit, {"n": -3}) == OwnInit(n=3)
+    cached = decode(CachedHash, {"n": 3})
+    assert (cached, hash(cached)) == (CachedHash(n=3), hash(CachedHash(n=3)))
+    assert decode(Plain, {"n": 3}) == Plain(n=3)
+
+
+def test_objects_of_dict_subclasses_decode() -> None:
+    data = collections.OrderedDict(codec.to_dict(ASSISTANT_MESSAGE))
+    data["blocks"] = [collections.OrderedDict(block) for block in data["blocks"]]
+    assert codec.from_dict(data, type=tr.Message) == ASSISTANT_MESSAGE
+
+
+def outcome(decode: Callable[[], object]) -> tuple[bool, object]:
+    try:
+        return True, decode()
+    except Exception:
+        return False, None
+
+
+# Values at the edges of what the fields take: empty ids, ranges' bounds, the
+# other scalar types, and values of other fields.
+edge_values = st.sampled_from(
+    ["", " ", "AAE=", "end_turn", "user", -1, 0, 1, 2**64, -0.5, 0.0, 1.5, True, False, None]
+) | st.sampled_from([[], [""], ["a"], {}, {"item_id": "a", "text": "x"}])
+
+
+@st.composite
+def documents_near_the_edges(draw: st.DrawFn, cls: type) -> dict[str, Any]:
+    document: dict[str, Any] = copy.deepcopy(codec.to_dict(draw(STRATEGIES[cls])))
+    places = [(c, k) for c, k in locations(document) if not (c is document and k == "type")]
+    if places:
+        container, key = draw(st.sampled_from(places))
+        container[key] = draw(edge_values)
+    return document
+
+
+def check_decoders_agree(cls: type, data: st.DataObject) -> None:
+    document = data.draw(mutated_documents(cls) | documents_near_the_edges(cls))
+    target = data.draw(st.sampled_from(targets_of(cls)))
+    decoder = codec._decoder(target)
+    fast = outcome(lambda: decoder.fast(document, decoder.target))
+    explained = outcome(lambda: decoder.explain(document))
+    assert fast == explained, document
+
+
+@pytest.mark.parametrize("cls", ALL_CLASSES, ids=name_of)
+@PER_CLASS
+@given(data=st.data())
+def test_generated_decoders_and_the_converter_take_the_same_documents(
+    cls: type, data: st.DataObject
+) -> None:
+    check_decoders_agree(cls, data)
+
+
+@pytest.mark.slow
+@LONG
+@given(data=st.data())
+def test_generated_decoders_and_the_converter_take_the_same_documents_long(
+    data: st.DataObject,
+) -> None:
+    check_decoders_agree(data.draw(st.sampled_from(ALL_CLASSES)), data)
 
 
 @settings(max_examples=300, deadline=None)
