@@ -23,15 +23,13 @@ from __future__ import annotations
 
 import argparse
 import functools
-import json
+import io
 import logging
 import math
 import os
 import sys
-import tempfile
 import wave
-from pathlib import Path
-from typing import TYPE_CHECKING, Final, TextIO, final
+from typing import IO, TYPE_CHECKING, Final, TextIO, final
 
 import anyio
 import structlog
@@ -44,20 +42,14 @@ from ._demo import DEFAULT_SPEED, DEFAULT_STALLED_BUFFER, run_demo
 from ._observed import observe_call
 from ._session import RealtimeSession
 from .providers import TraceFormatError
-from .providers.scripted import (
-    TRACE_FORMATS,
-    ScriptedProvider,
-    TimedEvent,
-    detect_trace_format,
-    load_trace,
-)
-from .recording import RecordingError, read_events
+from .providers._trace import open_trace
+from .providers.scripted import TRACE_FORMATS, ScriptedProvider, TimedEvent, detect_trace_format
 from .timeline import build_timeline, listen, render_html
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from .providers.scripted import TraceFormat
+    from .providers.scripted import TraceFormat, TraceRecord
 
 EXIT_OK: Final = 0
 EXIT_SESSION_FAILED: Final = 1
@@ -316,59 +308,43 @@ def configure_logging(verbosity: int, stream: TextIO) -> None:
 def load_events(path: str, format: TraceFormat | None, err: TextIO) -> list[TimedEvent]:
     """Read and translate a trace for ``replay``; ``path`` ``-`` reads ``sys.stdin``.
 
-    A recording that a crash cut off in the middle of its last line is still
-    replayed, without that line, with a warning on ``err`` (only after a line
-    that was written whole: a file of one bad line is no recording). A
-    ``format`` that the first line plainly contradicts is refused: translated
-    with the wrong translator, a trace would replay as an empty or broken
-    conversation.
+    The trace is read once, as it arrives (a pipe included). A recording that a
+    crash cut off in the middle of its last line is still replayed, without that
+    line, with a warning on ``err`` (only after a line that was written whole: a
+    file of one bad line is no recording). A ``format`` that the first line
+    plainly contradicts is refused: translated with the wrong translator, a
+    trace would replay as an empty or broken conversation.
 
     :raises TraceUnreadable: naming the file, and the line when one is at fault.
     """
-    if path == STDIN:
-        return _load_standard_input(sys.stdin, format, err)
-    return _load_file(path, format, err, shown=path)
-
-
-def _load_standard_input(
-    stdin: TextIO, format: TraceFormat | None, err: TextIO
-) -> list[TimedEvent]:
-    # A trace is read more than once (its format, then its events, then perhaps
-    # its torn last line), and a pipe only once: it is kept in a file meanwhile.
-    data = stdin.buffer.read() if hasattr(stdin, "buffer") else stdin.read().encode()
-    with tempfile.TemporaryDirectory(prefix="realtime_session_replay_") as directory:
-        copy = Path(directory) / "stdin.jsonl"
-        copy.write_bytes(data)
-        return _load_file(str(copy), format, err, shown=_STDIN_NAME)
-
-
-def _load_file(
-    path: str, format: TraceFormat | None, err: TextIO, *, shown: str
-) -> list[TimedEvent]:
+    shown = _STDIN_NAME if path == STDIN else path
+    source = _standard_input(sys.stdin) if path == STDIN else path
+    check = None if format is None else functools.partial(_check_format, format, shown)
     try:
-        if format is not None:
-            _check_format(path, format, shown)
-        return load_trace(path, format)
+        trace = open_trace(source, format, name=shown, skip_torn=True, check_first=check)
     except TraceFormatError as error:
-        recovered = _without_torn_last_line(path, format, error)
-        if recovered is None:
-            raise TraceUnreadable(f"{shown}, line {error.line}: {error.reason}") from error
-        print(
-            f"warning: {shown}, line {error.line}: ignoring the unterminated last line "
-            "(a recording cut off while it was written)",
-            file=err,
-        )
-        return recovered
+        raise TraceUnreadable(f"{shown}, line {error.line}: {error.reason}") from error
     except FileNotFoundError as error:
         raise TraceUnreadable(f"{shown}: no such file") from error
     except IsADirectoryError as error:
         raise TraceUnreadable(f"{shown}: is a directory, not a trace file") from error
-    except UnicodeDecodeError as error:
-        raise TraceUnreadable(
-            f"{shown}, line {_line_of_invalid_utf8(path)}: not UTF-8 text ({error.reason})"
-        ) from error
     except OSError as error:
         raise TraceUnreadable(f"{shown}: {error.strerror or error}") from error
+    if trace.torn_line is not None:
+        print(
+            f"warning: {shown}, line {trace.torn_line}: ignoring the unterminated last line "
+            "(a recording cut off while it was written)",
+            file=err,
+        )
+    return trace.events
+
+
+def _standard_input(stdin: TextIO) -> IO[bytes]:
+    if hasattr(stdin, "buffer"):
+        buffer: IO[bytes] = stdin.buffer
+        return buffer
+    # A text stream without bytes underneath (a test's StringIO).
+    return io.BytesIO(stdin.read().encode())
 
 
 async def replay(
@@ -480,52 +456,17 @@ def transcript_lines(message: tr.Message) -> list[str]:
     return [f"{role}: {line}".rstrip() for line in message.text.splitlines() or [""]]
 
 
-def _check_format(path: str, format: TraceFormat, shown: str) -> None:
+def _check_format(format: TraceFormat, shown: str, first: TraceRecord) -> None:
     """Refuse ``format`` when the trace's first line is recognisably of another format."""
-    with open(path, encoding="utf-8") as lines:
-        first = next(((n, raw) for n, raw in enumerate(lines, start=1) if raw.strip()), None)
-    if first is None:
-        return  # empty: load_trace() decides
-    number, raw = first
     try:
-        value = json.loads(raw)
-    except ValueError:
-        return  # load_trace() reports the line
-    if isinstance(value, dict) and "event" in value and set(value) <= {"t", "event"}:
-        value = value["event"]
-    if not isinstance(value, dict):
-        return
-    try:
-        detected = detect_trace_format(value)
+        detected = detect_trace_format(first.payload)
     except ValueError:
         return  # not recognisable: the format given is the way to read it
     if detected != format:
         raise TraceUnreadable(
-            f"{shown}, line {number}: this is {_FORMAT_NAMES[detected]}, not "
+            f"{shown}, line {first.line}: this is {_FORMAT_NAMES[detected]}, not "
             f"{_FORMAT_NAMES[format]} (without --format the format is detected)"
         )
-
-
-def _without_torn_last_line(
-    path: str, format: TraceFormat | None, error: TraceFormatError
-) -> list[TimedEvent] | None:
-    """The events of a recording whose unterminated last line is the one at fault, else ``None``."""
-    if format not in (None, "events"):
-        return None
-    try:
-        with open(path, "rb") as file:
-            data = file.read()
-    except OSError:
-        return None
-    if not data or data.endswith(b"\n") or error.line != data.count(b"\n") + 1:
-        return None
-    try:
-        # read_events() reads what a session records (unwrapped codec lines) and
-        # skips a torn last line; anything else fails here and the error stands.
-        events = read_events(path)
-    except (RecordingError, OSError, UnicodeDecodeError):
-        return None
-    return [TimedEvent(event=event) for event in events]
 
 
 def _trio_installed() -> bool:
@@ -534,16 +475,6 @@ def _trio_installed() -> bool:
     except ImportError:
         return False
     return True
-
-
-def _line_of_invalid_utf8(path: str) -> int:
-    with open(path, "rb") as file:
-        for number, raw in enumerate(file, start=1):
-            try:
-                raw.decode("utf-8")
-            except UnicodeDecodeError:
-                return number
-    return 1
 
 
 def _positive_float(text: str) -> float:

@@ -12,27 +12,32 @@ item it found heard in full or cut itself, orphans it released on a timer).
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, final
 
 from . import codec
+from ._jsonlines import JsonLinesError, read_json_lines
 
 if TYPE_CHECKING:
+    import os
+
     from .events import RealtimeSessionEvent
 
 __all__ = ("RecordingError", "read_events", "EventRecorder")
 
 
 @final
-class RecordingError(ValueError):
-    """A recording could not be read: the message names the file and line."""
+class RecordingError(JsonLinesError):
+    """A recording could not be read: ``{path}:{line}: line {line}: {reason}``.
 
-    def __init__(self, path: str, line: int, reason: str) -> None:
-        super().__init__(f"{path}:{line}: {reason}")
-        self.path = path
-        self.line = line
-        self.reason = reason
+    A ``ValueError``; :attr:`path`, :attr:`line` and :attr:`reason` hold the
+    parts of the message, as they do in
+    :class:`realtime_session.providers.TraceFormatError`.
+    """
+
+
+def _decode(_line: int, text: str) -> RealtimeSessionEvent:
+    return codec.from_json(text)
 
 
 def read_events(path: str | os.PathLike[str]) -> list[RealtimeSessionEvent]:
@@ -44,23 +49,7 @@ def read_events(path: str | os.PathLike[str]) -> list[RealtimeSessionEvent]:
     unterminated line that does not decode included: that is no recording)
     raises :class:`RecordingError` naming its line number.
     """
-    name = os.fspath(path)
-    with open(name, encoding="utf-8") as file:
-        text = file.read()
-    lines = text.split("\n")
-    # split() leaves "" after a final newline; a non-empty last piece is unterminated.
-    torn_candidate = len(lines) - 1 if lines[-1] else -1
-    events: list[RealtimeSessionEvent] = []
-    for index, line in enumerate(lines):
-        if not line.strip():
-            continue
-        try:
-            events.append(codec.from_json(line))
-        except codec.DecodeError as error:
-            if index == torn_candidate and events:
-                break
-            raise RecordingError(name, index + 1, str(error)) from error
-    return events
+    return read_json_lines(path, _decode, error=RecordingError, skip_torn=True).items
 
 
 @final

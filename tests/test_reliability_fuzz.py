@@ -26,8 +26,8 @@ from hypothesis import strategies as st
 
 from realtime_session import RealtimeSession, SessionConfig, codec, public, recording
 from realtime_session import events as ev
+from realtime_session._json import parse as parse_json
 from realtime_session.providers import gemini, openai, read_trace
-from realtime_session.providers._fields import parse_json
 
 FIXTURES = Path(__file__).parent / "fixtures"
 Provider = Literal["openai", "gemini"]

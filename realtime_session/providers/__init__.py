@@ -61,6 +61,7 @@ for _value in list(globals().values()):
     if isinstance(_value, type) and _value.__module__ in (
         f"{__name__}._errors",
         f"{__name__}._link",
+        f"{__name__}._trace",
     ):
         _value.__module__ = __name__
 del _value

@@ -3,18 +3,19 @@
 A command object encodes each verb as one or more JSON client messages and
 hands them, as text frames, to a ``send`` callable: the WebSocket in
 production, a list in tests. This module owns the parts that do not depend
-on the provider: compact encoding, strict JSON (no ``NaN``), and the closed
-state.
+on the provider: encoding (strict JSON, see :mod:`realtime_session._json`)
+and the closed state.
 """
 
 from __future__ import annotations
 
 import base64
-import json
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeAlias
 
 import anyio
+
+from .. import _json
 
 SendText: TypeAlias = Callable[[str], Awaitable[None]]
 """Sends one text frame; raises ``anyio.BrokenResourceError`` when the connection is gone."""
@@ -27,18 +28,6 @@ CloseTransport: TypeAlias = Callable[[], Awaitable[None]]
 def encode_base64(data: bytes) -> str:
     """Standard base64, as both providers expect for media payloads."""
     return base64.b64encode(data).decode("ascii")
-
-
-def dump_json_value(value: object, *, what: str) -> str:
-    """Serialise a tool result for the wire; a value JSON cannot carry is a ``TypeError``.
-
-    ``NaN`` and infinities are refused rather than written as the non-standard
-    tokens Python's ``json`` would emit, which the provider could not parse.
-    """
-    try:
-        return json.dumps(value, ensure_ascii=False, allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"{what} is not JSON-serialisable: {exc}") from exc
 
 
 class JsonMessageSender:
@@ -82,10 +71,7 @@ class JsonMessageSender:
     def _encode(self, message: Mapping[str, Any]) -> str:
         if self._closed:
             raise anyio.ClosedResourceError
-        try:
-            return json.dumps(message, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-        except (TypeError, ValueError) as exc:
-            raise TypeError(f"the client message is not JSON-serialisable: {exc}") from exc
+        return _json.dumps(message, what="the client message")
 
     async def aclose(self) -> None:
         """Refuse further messages and close the transport, if one was given. Idempotent."""

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import os
 from typing import final
+
+from .._jsonlines import JsonLinesError
 
 __all__ = (
     "MissingDependencyError",
@@ -82,11 +83,9 @@ class UnsupportedCommandError(NotImplementedError):
 
 
 @final
-class TraceFormatError(ValueError):
-    """A trace file could not be read: the message names the file, the line and the reason."""
+class TraceFormatError(JsonLinesError):
+    """A trace could not be read: ``{path}:{line}: line {line}: {reason}``.
 
-    def __init__(self, path: str | os.PathLike[str], line: int, reason: str) -> None:
-        super().__init__(f"{os.fspath(path)}, line {line}: {reason}")
-        self.path = os.fspath(path)
-        self.line = line
-        self.reason = reason
+    A ``ValueError``; :attr:`path`, :attr:`line` and :attr:`reason` hold the
+    parts of the message, as they do in :class:`realtime_session.recording.RecordingError`.
+    """

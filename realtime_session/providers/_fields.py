@@ -15,32 +15,10 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from collections.abc import Mapping
 from typing import Any, TypeAlias
 
 JsonObject: TypeAlias = Mapping[str, Any]
-
-
-def _refuse_constant(name: str) -> float:
-    raise ValueError(f"{name} is not a JSON number")
-
-
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if value in (float("inf"), float("-inf")):
-        raise ValueError(f"{text} does not fit a finite number")
-    return value
-
-
-def parse_json(text: str | bytes) -> Any:
-    """Decode standard JSON: ``NaN``, ``Infinity`` and overflowing numbers are errors.
-
-    Python's decoder accepts them by default, but no JSON peer can read them
-    back, so they must not get into events. Raises ``ValueError`` (or
-    ``RecursionError`` for absurd nesting).
-    """
-    return json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
 
 
 class MalformedEvent(Exception):

@@ -27,7 +27,6 @@ to the old connection (a cancel, a truncation) and are not sent.
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 import random
 from collections import deque
@@ -38,10 +37,10 @@ import anyio
 import anyio.abc
 import attrs
 
+from .. import _json
 from .. import events as ev
 from .._log import ModuleLogger
 from ._errors import ProviderConnectionError
-from ._fields import parse_json
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
@@ -363,8 +362,8 @@ class ProviderLink:
                 return f"the connection was lost: {exc}"
             early.append(frame)
             try:
-                message = parse_json(frame)
-            except (ValueError, RecursionError):
+                message = _json.parse(frame)
+            except _json.JsonError:
                 continue
             if self._dialect.is_setup_reply(message):
                 return None
@@ -426,12 +425,11 @@ class ProviderLink:
         """Translate and deliver one frame; ``False`` once the session closed its end."""
         events: list[ev.RealtimeSessionEvent]
         try:
-            message = parse_json(frame)
-        except (ValueError, RecursionError) as exc:
+            message = _json.parse(frame)
+        except _json.JsonError as exc:
             events = [
                 ev.ProviderError(
-                    code="invalid_json",
-                    message=f"a {self._provider} message is not valid JSON: {exc}",
+                    code="invalid_json", message=f"a {self._provider} message is {exc}"
                 )
             ]
         else:
@@ -599,10 +597,7 @@ async def _send_opening(
     channel: WebSocketChannel, message: Mapping[str, Any], *, provider: str
 ) -> None:
     """Send a session setup; a connection that dies here never opened."""
-    try:
-        text = json.dumps(message, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"the {provider} session configuration is not JSON: {exc}") from exc
+    text = _json.dumps(message, what=f"the {provider} session configuration")
     try:
         await channel.send_text(text)
     except (anyio.BrokenResourceError, anyio.ClosedResourceError) as exc:

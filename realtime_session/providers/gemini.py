@@ -49,7 +49,9 @@ DEFAULT_URL: Final = (
     "google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent"
 )
 
-_KNOWN_FIELDS: Final = frozenset(
+#: The fields of a server message (``BidiGenerateContentServerMessage``); the
+#: trace reader recognises a Gemini trace by them.
+SERVER_MESSAGE_FIELDS: Final = frozenset(
     {
         "setupComplete",
         "serverContent",
@@ -326,7 +328,7 @@ class GeminiLiveTranslator:
         if isinstance(content, Mapping) and content.get("turnComplete") is not None:
             self._guarded("serverContent", self._on_turn_complete, content, out)
         for key in server_message:
-            if key not in _KNOWN_FIELDS:
+            if key not in SERVER_MESSAGE_FIELDS:
                 self._unknown_fields.note(str(key))
         return out
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, Final, final
@@ -28,21 +27,14 @@ from urllib.parse import quote
 
 import attrs
 
-from .. import codec
+from .. import _json, codec
 from .. import events as ev
 from .. import transcript as tr
 from .._log import ModuleLogger
 from ..tools import declare_openai_tools
 from ..transcript import ItemSkipped
 from . import _fields as f
-from ._commands import (
-    CloseTransport,
-    JsonMessageSender,
-    Notify,
-    SendText,
-    dump_json_value,
-    encode_base64,
-)
+from ._commands import CloseTransport, JsonMessageSender, Notify, SendText, encode_base64
 from ._errors import StaleToolCallError, UnsupportedInputError
 from ._link import ProviderLink, ReconnectPolicy
 from ._unknown import UnknownNames
@@ -176,7 +168,7 @@ def _parse_tool_arguments(arguments: str) -> ev.JsonValue:
     if not arguments.strip():
         return {}
     try:
-        value: ev.JsonValue = f.parse_json(arguments)
+        value: ev.JsonValue = _json.parse(arguments)
         # Valid JSON the session could not record and read back (too deeply
         # nested) is passed on as text too.
         codec.check_json_value(value)
@@ -1164,13 +1156,13 @@ class OpenAIRealtimeCommands:
         text = (
             output
             if isinstance(output, str)
-            else dump_json_value(output, what=f"the result of tool call {call_id!r}")
+            else _json.dumps(output, what=f"the result of tool call {call_id!r}", spaced=True)
         )
         await self._submit(call_id, text)
 
     async def submit_tool_error(self, call_id: str, error: str) -> None:
         """Send a tool failure as the call's output (``{"error": ...}``) and let the model continue."""
-        await self._submit(call_id, json.dumps({"error": error}, ensure_ascii=False))
+        await self._submit(call_id, _json.dumps({"error": error}, spaced=True))
 
     async def _submit(self, call_id: str, output: str) -> None:
         if self._translator.call_lost(call_id):

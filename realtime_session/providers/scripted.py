@@ -3,33 +3,31 @@
 :class:`ScriptedProvider` feeds a list of provider events, or a recorded
 trace, into a memory object stream (a session's input), optionally paced at
 the trace's own timing or a multiple of it, and records every command it
-receives. :func:`load_trace` reads a trace file; the command line reuses it.
-
-A trace is JSON Lines. Each line is one raw provider server event (format
-``"openai"`` or ``"gemini"``, translated here with a fresh translator) or one
-wire-codec event (format ``"events"``), optionally wrapped as
-``{"t": seconds_since_start, "event": {...}}`` to keep its timing. Without an
-explicit format, the first line decides.
+receives. A trace is read with :func:`load_trace` (the command line reads
+traces the same way).
 """
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any, Final, Literal, TypeAlias, final, get_args
+from typing import TYPE_CHECKING, Any, final
 
 import anyio
 import anyio.lowlevel
 import attrs
 
 from .. import events as ev
-from ._errors import TraceFormatError
-from ._fields import parse_json
-from .gemini import GeminiLiveTranslator
-from .openai import OpenAIRealtimeTranslator
+from ._trace import TRACE_FORMATS as TRACE_FORMATS
+from ._trace import TimedEvent as TimedEvent
+from ._trace import TraceFormat as TraceFormat
+from ._trace import TraceRecord as TraceRecord
+from ._trace import detect_trace_format as detect_trace_format
+from ._trace import load_trace as load_trace
+from ._trace import open_trace
+from ._trace import read_trace as read_trace
 
 if TYPE_CHECKING:
     from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
@@ -46,45 +44,6 @@ __all__ = (
     "read_trace",
 )
 
-TraceFormat: TypeAlias = Literal["openai", "gemini", "events"]
-TRACE_FORMATS: Final[tuple[TraceFormat, ...]] = get_args(TraceFormat)
-
-_GEMINI_FIELDS: Final = frozenset(
-    {
-        "setupComplete",
-        "serverContent",
-        "toolCall",
-        "toolCallCancellation",
-        "usageMetadata",
-        "goAway",
-        "sessionResumptionUpdate",
-        "voiceActivity",
-        "voiceActivityDetectionSignal",
-    }
-)
-
-
-@final
-@attrs.frozen(kw_only=True)
-class TimedEvent:
-    """A provider event and when it happened: seconds since the trace began, or ``None``.
-
-    An untimed event is due as soon as the one before it was delivered.
-    """
-
-    t: float | None = None
-    event: ev.RealtimeSessionEvent
-
-
-@final
-@attrs.frozen(kw_only=True)
-class TraceRecord:
-    """One line of a trace as it was recorded: the decoded payload and its time."""
-
-    line: int
-    t: float | None
-    payload: Mapping[str, Any]
-
 
 @final
 @attrs.frozen(kw_only=True)
@@ -97,117 +56,6 @@ class ReceivedCommand:
 
     name: str
     args: Mapping[str, Any] = attrs.field(factory=dict)
-
-
-def detect_trace_format(payload: Mapping[str, Any]) -> TraceFormat:
-    """The format of a trace, judged from its first (unwrapped) payload.
-
-    OpenAI events have a dotted ``type`` (or ``"error"``); codec events a
-    snake_case ``type`` tag; Gemini messages no ``type`` but camelCase fields.
-    Raises ``ValueError`` when the payload fits none of them.
-    """
-    kind = payload.get("type")
-    if isinstance(kind, str):
-        return "openai" if ("." in kind or kind == "error") else "events"
-    if payload and all(key in _GEMINI_FIELDS for key in payload):
-        return "gemini"
-    raise ValueError(f"cannot tell the trace format from a line with keys {sorted(payload)}")
-
-
-def read_trace(path: str | os.PathLike[str]) -> list[TraceRecord]:
-    """Read a trace's lines as decoded payloads with their times, without translating them.
-
-    Blank lines are skipped. Raises :class:`TraceFormatError` (file, line,
-    reason) for a line that is not a JSON object, or whose ``t`` is not a
-    finite, non-negative number.
-    """
-    records: list[TraceRecord] = []
-    with open(path, encoding="utf-8") as lines:
-        for number, raw in enumerate(lines, start=1):
-            if not raw.strip():
-                continue
-            try:
-                value = parse_json(raw)
-            except json.JSONDecodeError as exc:
-                # The parser counts lines within this one line: name the column only.
-                reason = f"not valid JSON: {exc.msg} at column {exc.colno}"
-                raise TraceFormatError(path, number, reason) from exc
-            except (ValueError, RecursionError) as exc:
-                raise TraceFormatError(path, number, f"not valid JSON: {exc}") from exc
-            if not isinstance(value, dict):
-                raise TraceFormatError(
-                    path, number, f"expected a JSON object, found {type(value).__name__}"
-                )
-            t: float | None = None
-            if "event" in value and set(value) <= {"t", "event"}:
-                t = _time_of(value.get("t"), path, number)
-                value = value["event"]
-                if not isinstance(value, dict):
-                    raise TraceFormatError(path, number, "'event' must be a JSON object")
-            records.append(TraceRecord(line=number, t=t, payload=value))
-    return records
-
-
-def _time_of(value: object, path: str | os.PathLike[str], line: int) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise TraceFormatError(path, line, f"'t' must be a number, not {type(value).__name__}")
-    if not math.isfinite(value) or value < 0:
-        raise TraceFormatError(path, line, f"'t' must be finite and not negative, got {value}")
-    return float(value)
-
-
-def load_trace(path: str | os.PathLike[str], format: TraceFormat | None = None) -> list[TimedEvent]:
-    """Read a trace and turn it into provider events, each with its time.
-
-    Raw provider traces go through a fresh translator, so one line may give
-    several events (all with the line's time) or none. ``events`` traces are
-    decoded with :func:`realtime_session.codec.from_dict`. Raises
-    :class:`TraceFormatError` naming the line for a line that cannot be read or
-    decoded, and for an empty trace whose format is not given.
-    """
-    return _load(path, format)[1]
-
-
-def _load(
-    path: str | os.PathLike[str], format: TraceFormat | None
-) -> tuple[TraceFormat, list[TimedEvent]]:
-    records = read_trace(path)
-    if format is None:
-        if not records:
-            raise TraceFormatError(path, 1, "the trace is empty, so its format is unknown")
-        try:
-            format = detect_trace_format(records[0].payload)
-        except ValueError as exc:
-            raise TraceFormatError(path, records[0].line, str(exc)) from exc
-    elif format not in TRACE_FORMATS:
-        raise ValueError(f"format must be one of {TRACE_FORMATS}, not {format!r}")
-    if format == "events":
-        return format, _decode_events(path, records)
-    translate = (
-        OpenAIRealtimeTranslator().translate
-        if format == "openai"
-        else GeminiLiveTranslator().translate
-    )
-    return format, [
-        TimedEvent(t=record.t, event=event)
-        for record in records
-        for event in translate(record.payload)
-    ]
-
-
-def _decode_events(path: str | os.PathLike[str], records: list[TraceRecord]) -> list[TimedEvent]:
-    from ..codec import DecodeError, from_dict
-
-    timed: list[TimedEvent] = []
-    for record in records:
-        try:
-            event = from_dict(record.payload)
-        except DecodeError as exc:
-            raise TraceFormatError(path, record.line, str(exc)) from exc
-        timed.append(TimedEvent(t=record.t, event=event))
-    return timed
 
 
 @final
@@ -265,8 +113,9 @@ class ScriptedProvider:
             raise ValueError(f"buffer must not be negative, got {buffer}")
         trace_format: TraceFormat | None = None
         if isinstance(script, str | os.PathLike):
-            trace_format, events = _load(script, format)
-            self.events: tuple[TimedEvent, ...] = tuple(events)
+            trace = open_trace(script, format)
+            trace_format = trace.format
+            self.events: tuple[TimedEvent, ...] = tuple(trace.events)
         else:
             self.events = tuple(
                 item if isinstance(item, TimedEvent) else TimedEvent(event=item) for item in script
