@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from typing import final
+from typing import Final, final
 
 import attrs
 
-_PCM_MIME_TYPES = frozenset({"audio/pcm", "audio/pcm16", "audio/l16"})
+#: The names of little-endian 16-bit PCM, as providers and players spell it.
+PCM16_MIME_TYPES: Final = frozenset({"audio/pcm", "audio/pcm16", "audio/l16"})
+
+
+def base_mime_type(mime_type: str) -> str:
+    """The type without its parameters, in lower case: ``audio/pcm`` for ``Audio/PCM;rate=16000``."""
+    return mime_type.split(";", 1)[0].strip().lower()
 
 
 @final
@@ -30,7 +36,8 @@ class RealtimeAudioChunk:
         Also ``None`` for a chunk whose rate or channel count is not positive, rather
         than a division by zero: such a chunk came from bad input and has no duration.
         """
-        if self.mime_type.split(";", 1)[0].strip().lower() not in _PCM_MIME_TYPES:
+        mime = self.mime_type  # checked as it is first: the usual spelling, and per chunk
+        if mime not in PCM16_MIME_TYPES and base_mime_type(mime) not in PCM16_MIME_TYPES:
             return None
         frame_bytes = 2 * self.channels
         if frame_bytes <= 0 or self.sample_rate_hz <= 0:

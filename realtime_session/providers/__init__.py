@@ -2,7 +2,10 @@
 
 Each adapter has a pure translator (server messages in, :mod:`realtime_session.events`
 out), a command object that encodes the session's command verbs for its wire,
-and a ``connect()`` that opens the WebSocket and yields ``(events, commands)``:
+and a ``connect()`` that opens the WebSocket and yields ``(events, commands)``.
+The translator writes what it learns about the conversation (responses in
+flight, tool calls waiting for an answer, audio formats, a resumption handle)
+to its ``conversation``, which the commands of the same connection read:
 
 - :mod:`realtime_session.providers.openai` — OpenAI Realtime (GA and beta event names);
 - :mod:`realtime_session.providers.gemini` — Gemini Live;

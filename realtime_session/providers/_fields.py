@@ -4,7 +4,8 @@ Provider messages are decoded JSON: any field may be missing, null, or of the
 wrong type. The translators read every field through these helpers, which
 either return a value of the promised type or raise :class:`MalformedEvent`
 naming the field path, so a translator can turn the whole event into one
-non-fatal ``ProviderError`` instead of crashing halfway through it.
+non-fatal ``ProviderError`` (:func:`failure`) instead of crashing halfway
+through it.
 
 Identity fields (ids) must be non-blank strings. Auxiliary figures (token
 counts) are read leniently: a wrong type reads as absent, because losing a
@@ -16,7 +17,12 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Mapping
-from typing import Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+from .. import events as ev
+
+if TYPE_CHECKING:
+    from .._log import ModuleLogger
 
 JsonObject: TypeAlias = Mapping[str, Any]
 
@@ -31,6 +37,33 @@ class MalformedEvent(Exception):
 
 def _describe(value: object) -> str:
     return "null" if value is None else type(value).__name__
+
+
+def malformed(where: str, problem: str) -> ev.ProviderError:
+    """The non-fatal error a translator yields for a message it cannot read."""
+    return ev.ProviderError(code="malformed_event", message=f"{where}: {problem}")
+
+
+def not_an_object(where: str, value: object) -> ev.ProviderError:
+    """The error for a message (or a part of one) that is not a JSON object."""
+    return malformed(where, f"must be an object, not {type(value).__name__}")
+
+
+def failure(
+    exc: Exception, where: str, log: ModuleLogger, *, detail: str | None = None
+) -> ev.ProviderError:
+    """What a translation step that raised ``exc`` yields, from its ``except`` clause.
+
+    A :class:`MalformedEvent` is the message's fault; anything else is a defect
+    of the translator, logged with its traceback and reported as
+    ``translator_error``: it must not take the connection down with it.
+    ``detail`` names the part of the message more precisely than ``where``.
+    """
+    if isinstance(exc, MalformedEvent):
+        return malformed(where, str(exc))
+    detail = where if detail is None else detail
+    log.exception("translator_failed", where=detail)
+    return ev.ProviderError(code="translator_error", message=f"{detail}: {exc!r}")
 
 
 def obj(parent: JsonObject, key: str, where: str) -> JsonObject:

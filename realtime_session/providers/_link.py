@@ -11,10 +11,15 @@ transcript and subscriptions.
 
 What moves between connections is the provider's business (a resumption
 handle, the conversation restored from the transcript); a small
-:class:`LinkDialect` per provider says how. The link owns the rest: when to
-reconnect, the backoff, the input held during the gap, and the events that
+:class:`LinkDialect` per provider says how, and the provider's
+:class:`~._conversation.ConversationState` says whether the server announced
+the end of a connection and what to resume with. The link owns the rest: when
+to reconnect, the backoff, the input held during the gap, and the events that
 tell the session it happened (``Reconnecting``, ``Reconnected``,
 ``ReconnectFailed``).
+
+:func:`connect_link` is what every adapter's ``connect()`` does: a link over
+WebSockets, with the adapter's command object sending through it.
 
 Input sent during the gap is held, in order, up to
 ``ReconnectPolicy.max_held_input_bytes`` (beyond that the oldest is dropped),
@@ -31,7 +36,8 @@ import math
 import random
 from collections import deque
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any, Final, Protocol, final
+from functools import partial
+from typing import TYPE_CHECKING, Any, Final, Protocol, TypeVar, final
 
 import anyio
 import anyio.abc
@@ -41,6 +47,7 @@ from .. import _json
 from .. import events as ev
 from .._log import ModuleLogger
 from ._errors import ProviderConnectionError
+from ._ws import open_websocket
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
@@ -48,9 +55,18 @@ if TYPE_CHECKING:
 
     from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
+    from ._conversation import ConversationState
     from ._ws import WebSocketChannel
 
-__all__ = ("RECOVERABLE_CLOSE_CODES", "LinkDialect", "ProviderLink", "ReconnectPolicy")
+__all__ = (
+    "RECOVERABLE_CLOSE_CODES",
+    "LinkDialect",
+    "ProviderLink",
+    "ReconnectPolicy",
+    "connect_link",
+)
+
+_Commands = TypeVar("_Commands")
 
 _log = ModuleLogger()
 
@@ -114,6 +130,10 @@ class LinkDialect(Protocol):
         """The provider's name in events and logs."""
 
     @property
+    def conversation(self) -> ConversationState:
+        """The conversation the provider's translator keeps."""
+
+    @property
     def restores_conversation(self) -> bool:
         """Whether a new connection starts with an empty conversation that the session
         restores from its transcript (OpenAI), rather than resuming it (Gemini)."""
@@ -133,12 +153,6 @@ class LinkDialect(Protocol):
 
     def connection_lost(self) -> list[ev.RealtimeSessionEvent]:
         """Close what was in flight on the connection that ended."""
-
-    def cannot_resume(self) -> str | None:
-        """Why a new connection could not carry the session on, or ``None``."""
-
-    def closing_announced(self) -> str | None:
-        """The reason the server gave for closing this connection, if it announced it."""
 
     def handover_due(self) -> bool:
         """Whether to move to a new connection now, before the server closes this one."""
@@ -186,6 +200,7 @@ class ProviderLink:
             raise ValueError(f"buffer must not be negative, got {buffer}")
         self._dialect = dialect
         self._provider = dialect.provider
+        self._conversation = dialect.conversation
         self._open_channel = open_channel
         self._policy = policy
         self._open_timeout = open_timeout
@@ -391,7 +406,7 @@ class ProviderLink:
             except anyio.EndOfStream:
                 # A clean close ends the session, unless the server said it was only
                 # this connection (an announced close, a server going away).
-                reason = self._dialect.closing_announced()
+                reason = self._closing_announced()
                 if reason is None and channel.close_code in RECOVERABLE_CLOSE_CODES:
                     reason = "connection_lost"
                 if reason is None or self._policy is None:
@@ -406,7 +421,7 @@ class ProviderLink:
                 if self._policy is None or not (code is None or code in RECOVERABLE_CLOSE_CODES):
                     await self._lost_for_good(connection, str(exc))
                     return None
-                reason = self._dialect.closing_announced() or "connection_lost"
+                reason = self._closing_announced() or "connection_lost"
                 return await self._replace(connection, reason, str(exc))
             if not await self._on_frame(frame):
                 return None
@@ -420,6 +435,16 @@ class ProviderLink:
                     "the server announced it will close the connection",
                     handover=True,
                 )
+
+    def _closing_announced(self) -> str | None:
+        closing = self._conversation.closing
+        return closing.reason if closing is not None else None
+
+    def _cannot_resume(self) -> str | None:
+        """Why a new connection could not carry the session on, or ``None``."""
+        if self._dialect.restores_conversation or self._conversation.resumption_handle is not None:
+            return None
+        return "the server sent no session resumption handle to resume with"
 
     async def _on_frame(self, frame: str | bytes) -> bool:
         """Translate and deliver one frame; ``False`` once the session closed its end."""
@@ -481,7 +506,7 @@ class ProviderLink:
         """
         policy = self._policy
         assert policy is not None
-        refusal = self._dialect.cannot_resume()
+        refusal = self._cannot_resume()
         gap_started = anyio.current_time()
         self._channel = None
         self._holding = True
@@ -604,3 +629,41 @@ async def _send_opening(
         raise ProviderConnectionError(
             f"the {provider} connection closed before the session setup was sent: {exc}"
         ) from exc
+
+
+@asynccontextmanager
+async def connect_link(
+    dialect: LinkDialect,
+    commands: Callable[[ProviderLink], _Commands],
+    *,
+    url: str,
+    headers: Mapping[str, str],
+    max_message_size: int,
+    open_timeout: float,
+    send_timeout: float,
+    reconnect: ReconnectPolicy | None,
+    buffer: int,
+) -> AsyncIterator[tuple[MemoryObjectReceiveStream[ev.RealtimeSessionEvent], _Commands]]:
+    """Run a provider session over WebSockets to ``url``: what each adapter's ``connect()`` does.
+
+    ``commands`` makes the adapter's command object, sending through the link.
+    Yields ``(events, commands)`` once the first connection is open and set up;
+    see :meth:`ProviderLink.running` for what entering raises and leaving does.
+    """
+    link = ProviderLink(
+        dialect,
+        open_channel=partial(
+            open_websocket,
+            url,
+            headers=headers,
+            max_message_size=max_message_size,
+            open_timeout=open_timeout,
+            send_timeout=send_timeout,
+        ),
+        policy=reconnect,
+        open_timeout=open_timeout,
+        buffer=buffer,
+    )
+    made = commands(link)
+    async with link.running() as events:
+        yield events, made

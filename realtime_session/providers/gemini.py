@@ -30,10 +30,11 @@ from ..tools import declare_gemini_tools
 from ..transcript import ItemSkipped
 from . import _fields as f
 from ._commands import CloseTransport, JsonMessageSender, SendText, encode_base64
-from ._errors import StaleToolCallError, UnsupportedCommandError, UnsupportedInputError
-from ._link import ProviderLink, ReconnectPolicy
+from ._conversation import AudioFormat, Closing, ConversationState
+from ._errors import UnsupportedCommandError
+from ._link import ProviderLink, ReconnectPolicy, connect_link
 from ._unknown import UnknownNames
-from ._ws import DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_SEND_TIMEOUT, open_websocket
+from ._ws import DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_SEND_TIMEOUT
 
 if TYPE_CHECKING:
     from anyio.streams.memory import MemoryObjectReceiveStream
@@ -65,7 +66,9 @@ SERVER_MESSAGE_FIELDS: Final = frozenset(
         "voiceActivityDetectionSignal",
     }
 )
-_PCM_MIME_TYPES: Final = frozenset({"audio/pcm", "audio/pcm16", "audio/l16"})
+# Gemini takes mono PCM16 input at any rate (the rate travels in the mime type)
+# and speaks 24 kHz unless an output chunk's mime type says otherwise.
+_AUDIO: Final = AudioFormat("audio/pcm", 24000, resamples=True)
 
 # turnCompleteReason values where the model refused (the input or its own output
 # failed a safety or policy check): the turn ends as filtered, and subscribers
@@ -202,6 +205,9 @@ class GeminiLiveTranslator:
     the conversation; the translator keeps them for the connection
     (:attr:`go_away`, :attr:`resumption_handle`, :attr:`handover_ready`), and
     :meth:`connection_lost` closes what was in flight when a connection ends.
+    What :class:`GeminiLiveCommands` and the connection need of all this (the
+    calls waiting for an answer, the handle, the announced end of a
+    connection) it writes to :attr:`conversation`.
     """
 
     def __init__(self, *, id_prefix: str = "gemini") -> None:
@@ -215,17 +221,14 @@ class GeminiLiveTranslator:
         self._turn: _ModelTurn | None = None
         self._usage: ev.Usage | None = None
         self._user_speaking = False
-        self._call_names: dict[str, str] = {}
+        #: The state of the conversation, shared with the commands and the connection.
+        self.conversation = ConversationState(input_audio=_AUDIO, output_audio=_AUDIO)
         self._streamed: dict[str, _StreamedCall] = {}
-        # Calls requested on a connection that has since ended: no answer goes out for them.
-        self._lost_calls: set[str] = set()
         self._unknown_fields = UnknownNames(_log, "unknown_server_field_ignored", "field")
         self._unknown_mime = UnknownNames(_log, "unknown_inline_data_ignored", "mime_type")
         self._unknown_reasons = UnknownNames(_log, "unknown_turn_complete_reason", "reason")
         self._setup_complete = False
         self._session_id: str | None = None
-        self._resumption_handle: str | None = None
-        self._go_away: str | None = None
         # Whether the newest handle was issued with nothing in flight after it.
         self._handle_current = False
 
@@ -242,12 +245,13 @@ class GeminiLiveTranslator:
     @property
     def resumption_handle(self) -> str | None:
         """The latest resumable session handle from ``sessionResumptionUpdate``."""
-        return self._resumption_handle
+        return self.conversation.resumption_handle
 
     @property
     def go_away(self) -> str | None:
         """The ``timeLeft`` of a ``goAway`` on this connection (``""`` without one), else ``None``."""
-        return self._go_away
+        closing = self.conversation.closing
+        return closing.time_left if closing is not None else None
 
     @property
     def handover_ready(self) -> bool:
@@ -259,17 +263,17 @@ class GeminiLiveTranslator:
         return (
             self._handle_current
             and self._turn is None
-            and not self._call_names
+            and not self.conversation.calls_open
             and not self._streamed
         )
 
     def tool_name(self, call_id: str) -> str | None:
         """The function name of a requested call that was not cancelled, if known."""
-        return self._call_names.get(call_id)
+        return self.conversation.tool_name(call_id)
 
     def call_lost(self, call_id: str) -> bool:
         """Whether ``call_id`` was requested on a connection that has since ended."""
-        return call_id in self._lost_calls
+        return self.conversation.call_lost(call_id)
 
     def connection_lost(self) -> list[ev.RealtimeSessionEvent]:
         """Close what was in flight on a connection that ended, and forget the connection.
@@ -289,23 +293,17 @@ class GeminiLiveTranslator:
                 out.append(ev.Interrupted(response_id=turn.response_id))
             self._finish_turn(out, ev.StopReason.CANCELLED)
         self._close_user(out)
-        self._lost_calls.update(self._call_names)
-        self._call_names.clear()
+        self.conversation.connection_lost()
         self._streamed.clear()
         self._usage = None
         self._user_speaking = False
         self._setup_complete = False
-        self._go_away = None
         return out
 
     def translate(self, server_message: object) -> list[ev.RealtimeSessionEvent]:
         """Translate one server message; see the class documentation for the rules."""
         if not isinstance(server_message, Mapping):
-            return [
-                _malformed(
-                    "server message", f"must be an object, not {type(server_message).__name__}"
-                )
-            ]
+            return [f.not_an_object("server message", server_message)]
         out: list[ev.RealtimeSessionEvent] = []
         content = server_message.get("serverContent")
         # Order matters: a turn boundary in a message comes after the content and
@@ -347,12 +345,8 @@ class GeminiLiveTranslator:
                     where + key, f"must be an object, not {type(value).__name__}"
                 )
             step(value, out)
-        except f.MalformedEvent as exc:
-            out.append(_malformed((where + key).split(".", 1)[0], str(exc)))
         except Exception as exc:
-            # A translator defect must not take the connection down with it.
-            _log.exception("translator_failed", field=where + key)
-            out.append(ev.ProviderError(code="translator_error", message=f"{where}{key}: {exc!r}"))
+            out.append(f.failure(exc, (where + key).split(".", 1)[0], _log, detail=where + key))
 
     # -- identity ---------------------------------------------------------------
 
@@ -430,9 +424,28 @@ class GeminiLiveTranslator:
             turn.text_item = self._chain(self._new_id("item"))
         return turn.text_item
 
-    def _delta_id(self, turn: _ModelTurn, item_id: str) -> str:
+    def _said(
+        self,
+        out: list[ev.RealtimeSessionEvent],
+        kind: type[ev.OutputAudioTranscriptDeltaForItem | ev.OutputTextDeltaForItem],
+        delta: str,
+    ) -> None:
+        """One more piece of the response's speech (as transcribed) or of its display text."""
+        turn = self._model_turn(out)
+        if kind is ev.OutputAudioTranscriptDeltaForItem:
+            item_id = self._spoken_item(turn)
+        else:
+            item_id = self._text_item(turn)
         turn.deltas += 1
-        return f"{item_id}:{turn.deltas}"
+        out.append(
+            kind(
+                response_id=turn.response_id,
+                delta_id=f"{item_id}:{turn.deltas}",
+                item_id=item_id,
+                previous_item_id=self._prev_of.get(item_id),
+                delta=delta,
+            )
+        )
 
     # -- message fields -----------------------------------------------------------
 
@@ -484,7 +497,7 @@ class GeminiLiveTranslator:
         try:
             interrupted = f.opt_bool(content, "interrupted", "serverContent.")
         except f.MalformedEvent as exc:
-            out.append(_malformed("serverContent", str(exc)))
+            out.append(f.malformed("serverContent", str(exc)))
             return
         if interrupted:
             self._on_interrupted(out)
@@ -501,17 +514,7 @@ class GeminiLiveTranslator:
     ) -> None:
         delta = f.opt_text(output, "text", "serverContent.outputTranscription.")
         if delta:
-            turn = self._model_turn(out)
-            item_id = self._spoken_item(turn)
-            out.append(
-                ev.OutputAudioTranscriptDeltaForItem(
-                    response_id=turn.response_id,
-                    delta_id=self._delta_id(turn, item_id),
-                    item_id=item_id,
-                    previous_item_id=self._prev_of.get(item_id),
-                    delta=delta,
-                )
-            )
+            self._said(out, ev.OutputAudioTranscriptDeltaForItem, delta)
 
     def _on_input_transcription(
         self, transcription: f.JsonObject, out: list[ev.RealtimeSessionEvent]
@@ -535,7 +538,7 @@ class GeminiLiveTranslator:
                     raise f.MalformedEvent(where, "must be an object")
                 self._on_part(part, where + ".", out)
             except f.MalformedEvent as exc:
-                out.append(_malformed("serverContent", str(exc)))
+                out.append(f.malformed("serverContent", str(exc)))
 
     def _on_part(self, part: f.JsonObject, where: str, out: list[ev.RealtimeSessionEvent]) -> None:
         if f.opt_bool(part, "thought", where):
@@ -545,17 +548,7 @@ class GeminiLiveTranslator:
             self._on_inline_data(inline, where + "inlineData.", out)
         text = f.opt_text(part, "text", where)
         if text:
-            turn = self._model_turn(out)
-            item_id = self._text_item(turn)
-            out.append(
-                ev.OutputTextDeltaForItem(
-                    response_id=turn.response_id,
-                    delta_id=self._delta_id(turn, item_id),
-                    item_id=item_id,
-                    previous_item_id=self._prev_of.get(item_id),
-                    delta=text,
-                )
-            )
+            self._said(out, ev.OutputTextDeltaForItem, text)
 
     def _on_inline_data(
         self, inline: f.JsonObject, where: str, out: list[ev.RealtimeSessionEvent]
@@ -570,7 +563,9 @@ class GeminiLiveTranslator:
             out.append(
                 ev.OutputAudioChunk(
                     chunk=ev.RealtimeAudioChunk(
-                        data=data, sample_rate_hz=rate or 24000, mime_type=base
+                        data=data,
+                        sample_rate_hz=rate or self.conversation.output_audio.sample_rate_hz,
+                        mime_type=base,
                     ),
                     response_id=turn.response_id,
                     item_id=item_id,
@@ -641,7 +636,7 @@ class GeminiLiveTranslator:
                     raise f.MalformedEvent(where[:-1], "must be an object")
                 self._on_function_call(call, where, out)
             except f.MalformedEvent as exc:
-                out.append(_malformed("toolCall", str(exc)))
+                out.append(f.malformed("toolCall", str(exc)))
 
     def _on_function_call(
         self, call: f.JsonObject, where: str, out: list[ev.RealtimeSessionEvent]
@@ -658,7 +653,7 @@ class GeminiLiveTranslator:
         args = call.get("args")
         partial = f.opt_list(call, "partialArgs", where)
         more = f.opt_bool(call, "willContinue", where)
-        if call_id in self._call_names:
+        if self.conversation.tool_name(call_id) is not None:
             return
         if streamed is None and (more or partial):
             streamed = self._streamed[call_id] = _StreamedCall(name=name)
@@ -681,7 +676,7 @@ class GeminiLiveTranslator:
         turn = self._model_turn(out) if self._turn is None else self._turn
         turn.tool_called = True
         self._handle_current = False
-        self._call_names[call_id] = name
+        self.conversation.call_requested(call_id, name, turn.response_id)
         anchor = self._chain(f"{self._prefix}_call_{call_id}")
         out.append(
             ev.RealtimeTranscript(
@@ -697,31 +692,28 @@ class GeminiLiveTranslator:
         for index, call_id in enumerate(ids):
             if not isinstance(call_id, str) or not call_id.strip():
                 out.append(
-                    _malformed(
+                    f.malformed(
                         "toolCallCancellation",
                         f"field 'toolCallCancellation.ids[{index}]' must be a non-blank string",
                     )
                 )
                 continue
-            self._call_names.pop(call_id, None)
+            self.conversation.call_cancelled(call_id)
             self._streamed.pop(call_id, None)
             out.append(ev.ToolCallCancelled(call_id=call_id))
 
     def _on_go_away(self, value: f.JsonObject, out: list[ev.RealtimeSessionEvent]) -> None:
         # Nothing changes in the conversation; the connection acts on it.
-        self._go_away = f.opt_text(value, "timeLeft", "goAway.") or ""
+        time_left = f.opt_text(value, "timeLeft", "goAway.") or ""
+        self.conversation.closing = Closing("go_away", time_left)
 
     def _on_resumption_update(
         self, value: f.JsonObject, out: list[ev.RealtimeSessionEvent]
     ) -> None:
         handle = f.opt_ident(value, "newHandle", "sessionResumptionUpdate.")
         if handle is not None and f.opt_bool(value, "resumable", "sessionResumptionUpdate."):
-            self._resumption_handle = handle
-            self._handle_current = self._turn is None and not self._call_names
-
-
-def _malformed(where: str, problem: str) -> ev.ProviderError:
-    return ev.ProviderError(code="malformed_event", message=f"{where}: {problem}")
+            self.conversation.resumption_handle = handle
+            self._handle_current = self._turn is None and not self.conversation.calls_open
 
 
 def _rate_of(mime: str, where: str) -> int | None:
@@ -880,7 +872,7 @@ class GeminiLiveCommands:
         send_input: SendText | None = None,
     ) -> None:
         self._sender = JsonMessageSender(send, close, send_input=send_input)
-        self._translator = translator
+        self._conversation = translator.conversation
         self._manual_activity = manual_activity
         self._activity_open = False
 
@@ -897,19 +889,7 @@ class GeminiLiveCommands:
         """
         if isinstance(chunk, ev.AudioInput):
             audio = chunk.chunk
-            base = audio.mime_type.split(";", 1)[0].strip().lower()
-            if base not in _PCM_MIME_TYPES:
-                raise UnsupportedInputError(
-                    f"AudioInput.chunk.mime_type is {audio.mime_type!r}; Gemini Live takes PCM16"
-                )
-            if audio.channels != 1:
-                raise UnsupportedInputError(
-                    f"AudioInput.chunk.channels is {audio.channels}; Gemini Live takes mono audio"
-                )
-            if audio.sample_rate_hz <= 0:
-                raise UnsupportedInputError(
-                    f"AudioInput.chunk.sample_rate_hz is {audio.sample_rate_hz}"
-                )
+            self._conversation.input_audio.check_input(audio)
             await self._open_activity()
             await self._sender.send_input(
                 {
@@ -993,10 +973,9 @@ class GeminiLiveCommands:
         await self._respond(call_id, {"error": error})
 
     async def _respond(self, call_id: str, response: Mapping[str, ev.JsonValue]) -> None:
-        if self._translator.call_lost(call_id):
-            raise StaleToolCallError(call_id, provider="Gemini Live")
+        self._conversation.check_answerable(call_id, provider="Gemini Live")
         function_response: dict[str, Any] = {"id": call_id}
-        name = self._translator.tool_name(call_id)
+        name = self._conversation.tool_name(call_id)
         if name is not None:
             function_response["name"] = name
         function_response["response"] = response
@@ -1024,13 +1003,14 @@ class _GeminiDialect:
         self._translator = translator
         self._setup = setup
         self._warn_go_away = warn_go_away
+        self.conversation = translator.conversation
 
     def opening_messages(self, *, resuming: bool) -> list[Mapping[str, Any]]:
         setup = dict(self._setup)
         # Asking for resumption is what makes the server send handles at all.
         resumption = dict(setup.get("sessionResumption") or {})
         if resuming:
-            resumption["handle"] = self._translator.resumption_handle
+            resumption["handle"] = self.conversation.resumption_handle
         setup["sessionResumption"] = resumption
         return [{"setup": setup}]
 
@@ -1054,16 +1034,8 @@ class _GeminiDialect:
     def connection_lost(self) -> list[ev.RealtimeSessionEvent]:
         return self._translator.connection_lost()
 
-    def cannot_resume(self) -> str | None:
-        if self._translator.resumption_handle is None:
-            return "the server sent no session resumption handle to resume with"
-        return None
-
-    def closing_announced(self) -> str | None:
-        return "go_away" if self._translator.go_away is not None else None
-
     def handover_due(self) -> bool:
-        return self._translator.go_away is not None and self._translator.handover_ready
+        return self.conversation.closing is not None and self._translator.handover_ready
 
 
 @asynccontextmanager
@@ -1119,26 +1091,25 @@ async def connect(
     setup = declare_gemini_tools(setup, tools)
     headers = {"x-goog-api-key": api_key, **(extra_headers or {})}
     translator = GeminiLiveTranslator()
-    dialect = _GeminiDialect(translator, setup, warn_go_away=reconnect is None)
-    link = ProviderLink(
-        dialect,
-        open_channel=lambda: open_websocket(
-            target,
-            headers=headers,
-            max_message_size=max_message_size,
-            open_timeout=open_timeout,
-            send_timeout=send_timeout,
-        ),
-        policy=reconnect,
+
+    def commands(link: ProviderLink) -> GeminiLiveCommands:
+        return GeminiLiveCommands(
+            link.send,
+            translator,
+            manual_activity=_manual_activity(setup),
+            close=link.aclose,
+            send_input=link.send_input,
+        )
+
+    async with connect_link(
+        _GeminiDialect(translator, setup, warn_go_away=reconnect is None),
+        commands,
+        url=target,
+        headers=headers,
+        max_message_size=max_message_size,
         open_timeout=open_timeout,
+        send_timeout=send_timeout,
+        reconnect=reconnect,
         buffer=buffer,
-    )
-    commands = GeminiLiveCommands(
-        link.send,
-        translator,
-        manual_activity=_manual_activity(setup),
-        close=link.aclose,
-        send_input=link.send_input,
-    )
-    async with link.running() as events:
-        yield events, commands
+    ) as connected:
+        yield connected

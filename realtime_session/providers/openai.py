@@ -22,7 +22,7 @@ import base64
 import binascii
 from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any, Final, final
+from typing import TYPE_CHECKING, Any, Final, TypeAlias, final
 from urllib.parse import quote
 
 import attrs
@@ -35,10 +35,11 @@ from ..tools import declare_openai_tools
 from ..transcript import ItemSkipped
 from . import _fields as f
 from ._commands import CloseTransport, JsonMessageSender, Notify, SendText, encode_base64
-from ._errors import StaleToolCallError, UnsupportedInputError
-from ._link import ProviderLink, ReconnectPolicy
+from ._conversation import AudioFormat, Closing, ConversationState, Response
+from ._errors import UnsupportedInputError
+from ._link import ProviderLink, ReconnectPolicy, connect_link
 from ._unknown import UnknownNames
-from ._ws import DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_SEND_TIMEOUT, open_websocket
+from ._ws import DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_SEND_TIMEOUT
 
 if TYPE_CHECKING:
     from anyio.streams.memory import MemoryObjectReceiveStream
@@ -98,36 +99,24 @@ _ITEM_EVENTS: Final = frozenset(
     }
 )
 
-# Output formats: (mime type, sample rate). GA names the type, beta a short code.
+# Audio formats: GA names the mime type, beta a short code. Both directions
+# default to 24 kHz PCM16 until the session configuration says otherwise.
 _GA_AUDIO_FORMATS: Final = {
-    "audio/pcm": ("audio/pcm", 24000),
-    "audio/pcmu": ("audio/pcmu", 8000),
-    "audio/pcma": ("audio/pcma", 8000),
+    "audio/pcm": AudioFormat("audio/pcm", 24000),
+    "audio/pcmu": AudioFormat("audio/pcmu", 8000),
+    "audio/pcma": AudioFormat("audio/pcma", 8000),
 }
 _BETA_AUDIO_FORMATS: Final = {
-    "pcm16": ("audio/pcm", 24000),
-    "g711_ulaw": ("audio/pcmu", 8000),
-    "g711_alaw": ("audio/pcma", 8000),
+    "pcm16": AudioFormat("audio/pcm", 24000),
+    "g711_ulaw": AudioFormat("audio/pcmu", 8000),
+    "g711_alaw": AudioFormat("audio/pcma", 8000),
 }
-_PCM_MIME_TYPES: Final = frozenset({"audio/pcm", "audio/pcm16", "audio/l16"})
 
 _TOOL_ITEM_TYPES: Final = frozenset({"function_call", "mcp_call"})
 # Only these are the application's to run; the server runs MCP calls itself.
 _CLIENT_CALL_TYPE: Final = "function_call"
 # The error OpenAI sends before it closes a connection at its time limit.
 _SESSION_EXPIRED: Final = "session_expired"
-
-
-@attrs.define(slots=True)
-class _Response:
-    """What the translator knows about a response that has not completed yet."""
-
-    id: str
-    has_audio: bool = False
-    has_tool_call: bool = False
-    interrupted: bool = False
-    cancel_sent: bool = False
-    items: list[str] = attrs.Factory(list)
 
 
 @attrs.define(slots=True)
@@ -148,6 +137,11 @@ class _Streamed:
                 return
             self.event_ids.add(event_id)
         self.pieces.append(delta)
+
+
+_DeltaClass: TypeAlias = (
+    type[ev.OutputTextDeltaForItem] | type[ev.OutputAudioTranscriptDeltaForItem]
+)
 
 
 @attrs.define(slots=True)
@@ -172,7 +166,7 @@ def _parse_tool_arguments(arguments: str) -> ev.JsonValue:
         # Valid JSON the session could not record and read back (too deeply
         # nested) is passed on as text too.
         codec.check_json_value(value)
-    except (ValueError, RecursionError):
+    except ValueError:
         _log.warning("tool_arguments_not_json", length=len(arguments))
         return arguments
     return value
@@ -216,19 +210,22 @@ class OpenAIRealtimeTranslator:
     keeps their place in the conversation.
 
     Connections. :meth:`connection_lost` closes what was in flight when the
-    connection ended; :meth:`conversation_restored` registers the items a new
-    connection was given from the transcript, so their echoes add nothing.
+    connection ended. Items a new connection was given from the transcript
+    (:meth:`OpenAIRealtimeCommands.restore_conversation`) are in the transcript
+    already: their echoes add nothing.
 
-    The few methods and properties below :meth:`translate` are the seam
-    :class:`OpenAIRealtimeCommands` uses to aim its client events.
+    What the translation tells about the conversation (responses in flight,
+    calls waiting for an answer, audio formats) it writes to :attr:`conversation`,
+    which :class:`OpenAIRealtimeCommands` reads to aim its client events.
     """
 
     def __init__(self) -> None:
-        # Responses seen and not yet completed, in creation order.
-        self._responses: dict[str, _Response] = {}
+        #: The state of the conversation, shared with the commands.
+        self.conversation = ConversationState(
+            input_audio=_GA_AUDIO_FORMATS["audio/pcm"], output_audio=_GA_AUDIO_FORMATS["audio/pcm"]
+        )
         self._retired: set[str] = set()
         self._retired_interrupted: set[str] = set()
-        self._responses_created = 0
         # Between a commit and the next response.created: unknown completions are stale.
         self._awaiting_response = False
         self._speech_started = False
@@ -240,25 +237,10 @@ class OpenAIRealtimeTranslator:
         self._item_call: dict[str, str] = {}
         self._held_calls: dict[str, _HeldCall] = {}
         self._calls_requested: set[str] = set()
-        # Calls requested and not yet answered, with their response.
-        self._open_calls: dict[str, str | None] = {}
         self._spoken: dict[tuple[str, int], _Streamed] = {}
         self._display: dict[tuple[str, int], _Streamed] = {}
         self._user_partial: dict[str, str] = {}
         self._unknown_types = UnknownNames(_log, "unknown_server_event_ignored", "event_type")
-        # Calls requested on a connection that has since ended.
-        self._lost_calls: set[str] = set()
-        # Items the current connection got from the transcript, not from the model.
-        self._restored: set[str] = set()
-        # Audio items of the current connection, and of connections that ended.
-        self._audio_items: set[str] = set()
-        self._replaced_items: set[str] = set()
-        self._expiring = False
-        self._ga: bool | None = None
-        self._output_mime = "audio/pcm"
-        self._output_rate = 24000
-        self._input_mime = "audio/pcm"
-        self._input_rate = 24000
         self._transcription_enabled: bool | None = None
 
     # -- public surface -----------------------------------------------------
@@ -266,12 +248,10 @@ class OpenAIRealtimeTranslator:
     def translate(self, server_event: object) -> list[ev.RealtimeSessionEvent]:
         """Translate one server event; see the class documentation for the rules."""
         if not isinstance(server_event, Mapping):
-            return [
-                _malformed("server event", f"must be an object, not {type(server_event).__name__}")
-            ]
+            return [f.not_an_object("server event", server_event)]
         event_type = server_event.get("type")
         if not isinstance(event_type, str) or not event_type:
-            return [_malformed("server event", "has no 'type'")]
+            return [f.malformed("server event", "has no 'type'")]
         handler = _HANDLERS.get(event_type)
         if handler is None:
             if event_type not in _IGNORED:
@@ -279,67 +259,23 @@ class OpenAIRealtimeTranslator:
             return []
         try:
             return handler(self, server_event)
-        except f.MalformedEvent as exc:
-            return [_malformed(event_type, str(exc))]
         except Exception as exc:
-            # A translator defect must not take the connection down with it.
-            _log.exception("translator_failed", event_type=event_type)
-            return [ev.ProviderError(code="translator_error", message=f"{event_type}: {exc!r}")]
+            return [f.failure(exc, event_type, _log)]
 
     @property
     def output_audio_format(self) -> tuple[str, int]:
         """``(mime_type, sample_rate_hz)`` of the model's audio, from the session config."""
-        return self._output_mime, self._output_rate
-
-    @property
-    def input_audio_format(self) -> tuple[str, int]:
-        """``(mime_type, sample_rate_hz)`` the session expects for microphone audio."""
-        return self._input_mime, self._input_rate
+        audio = self.conversation.output_audio
+        return audio.mime_type, audio.sample_rate_hz
 
     @property
     def response_in_flight(self) -> bool:
         """Whether some response was seen and has not completed."""
-        return bool(self._responses)
-
-    @property
-    def responses_created(self) -> int:
-        """How many ``response.created`` events were accepted so far."""
-        return self._responses_created
-
-    def take_cancel_target(self) -> str | None:
-        """The response a ``response.cancel`` should name now, marked as cancelled.
-
-        An interrupted response that was not cancelled yet comes first (a delayed
-        cancel must not hit the response that replaced it), then the newest
-        response in flight. ``None`` when no response is waiting for a cancel.
-        """
-        for response in self._responses.values():
-            if response.interrupted and not response.cancel_sent:
-                response.cancel_sent = True
-                return response.id
-        for response in reversed(self._responses.values()):
-            if not response.cancel_sent:
-                response.cancel_sent = True
-                return response.id
-        return None
-
-    @property
-    def expiring(self) -> bool:
-        """Whether the server said this connection hit its time limit (it closes next)."""
-        return self._expiring
-
-    @property
-    def ga_session(self) -> bool | None:
-        """Whether the server speaks the GA shape (``None`` until a session event said)."""
-        return self._ga
+        return self.conversation.response_in_flight
 
     def call_lost(self, call_id: str) -> bool:
         """Whether ``call_id`` was requested on a connection that has since ended."""
-        return call_id in self._lost_calls
-
-    def item_replaced(self, item_id: str) -> bool:
-        """Whether ``item_id`` was an audio item of a connection that has since ended."""
-        return item_id in self._replaced_items
+        return self.conversation.call_lost(call_id)
 
     def connection_lost(self) -> list[ev.RealtimeSessionEvent]:
         """Close what was in flight on a connection that ended, and forget the connection.
@@ -350,7 +286,7 @@ class OpenAIRealtimeTranslator:
         :meth:`call_lost`): the next connection's conversation does not hold them.
         """
         out: list[ev.RealtimeSessionEvent] = []
-        for response in list(self._responses.values()):
+        for response in list(self.conversation.responses.values()):
             if not response.interrupted:
                 response.interrupted = True
                 out.append(ev.Interrupted(response_id=response.id))
@@ -358,39 +294,14 @@ class OpenAIRealtimeTranslator:
                 ev.TurnCompleted(response_id=response.id, stop_reason=ev.StopReason.CANCELLED)
             )
             self._retire(response)
-        self._lost_calls.update(self._open_calls)
-        self._lost_calls.update(self._held_calls)
-        self._open_calls.clear()
+        self.conversation.connection_lost(unrequested_calls=self._held_calls)
         self._held_calls.clear()
         self._spoken.clear()
         self._display.clear()
         self._user_partial.clear()
-        self._replaced_items.update(self._audio_items)
-        self._audio_items.clear()
-        self._restored.clear()
         self._awaiting_response = False
         self._speech_started = False
-        self._expiring = False
         return out
-
-    def conversation_restored(self, item_ids: Iterable[str]) -> None:
-        """Register items a new connection was given from the transcript.
-
-        The server echoes each as ``conversation.item.created``; they are in the
-        transcript already, so the echo yields nothing.
-        """
-        self._restored.update(item_ids)
-
-    def finish_tool_call(self, call_id: str) -> bool:
-        """Record that ``call_id`` was answered; ``True`` when the model may continue.
-
-        The model should continue once every call of the same response has an
-        answer, so that it sees all results in one go.
-        """
-        response_id = self._open_calls.pop(call_id, None)
-        if response_id is None:
-            return True
-        return all(other != response_id for other in self._open_calls.values())
 
     # -- session configuration ---------------------------------------------
 
@@ -398,26 +309,27 @@ class OpenAIRealtimeTranslator:
         session = f.lenient_obj(event, "session")
         if session is None:
             return []
+        conversation = self.conversation
         audio = f.lenient_obj(session, "audio")
-        self._ga = audio is not None or session.get("type") == "realtime"
+        conversation.ga = audio is not None or session.get("type") == "realtime"
         if audio is not None:  # GA shape
             output = f.lenient_obj(audio, "output")
             fmt = _ga_format(f.lenient_obj(output, "format"))
             if fmt is not None:
-                self._output_mime, self._output_rate = fmt
+                conversation.output_audio = fmt
             audio_input = f.lenient_obj(audio, "input")
             fmt = _ga_format(f.lenient_obj(audio_input, "format"))
             if fmt is not None:
-                self._input_mime, self._input_rate = fmt
+                conversation.input_audio = fmt
             if audio_input is not None and "transcription" in audio_input:
                 self._transcription_enabled = isinstance(audio_input["transcription"], Mapping)
         else:  # beta shape
             out_code = session.get("output_audio_format")
             if isinstance(out_code, str) and out_code in _BETA_AUDIO_FORMATS:
-                self._output_mime, self._output_rate = _BETA_AUDIO_FORMATS[out_code]
+                conversation.output_audio = _BETA_AUDIO_FORMATS[out_code]
             in_code = session.get("input_audio_format")
             if isinstance(in_code, str) and in_code in _BETA_AUDIO_FORMATS:
-                self._input_mime, self._input_rate = _BETA_AUDIO_FORMATS[in_code]
+                conversation.input_audio = _BETA_AUDIO_FORMATS[in_code]
             if "input_audio_transcription" in session:
                 self._transcription_enabled = isinstance(
                     session["input_audio_transcription"], Mapping
@@ -453,7 +365,7 @@ class OpenAIRealtimeTranslator:
 
     def _interrupt_audio(self) -> list[ev.RealtimeSessionEvent]:
         out: list[ev.RealtimeSessionEvent] = []
-        for response in self._responses.values():
+        for response in self.conversation.responses.values():
             if response.has_audio and not response.interrupted:
                 response.interrupted = True
                 out.append(ev.Interrupted(response_id=response.id))
@@ -505,7 +417,7 @@ class OpenAIRealtimeTranslator:
     def _on_item(self, event: f.JsonObject) -> list[ev.RealtimeSessionEvent]:
         item = f.obj(event, "item", "")
         item_id = f.ident(item, "id", "item.")
-        if item_id in self._restored:
+        if self.conversation.was_restored(item_id):
             return []
         if "previous_item_id" in event:
             self._note_predecessor(item_id, f.opt_ident(event, "previous_item_id", ""))
@@ -598,21 +510,23 @@ class OpenAIRealtimeTranslator:
 
     def _on_response_created(self, event: f.JsonObject) -> list[ev.RealtimeSessionEvent]:
         response_id = f.ident(f.obj(event, "response", ""), "id", "response.")
-        if response_id in self._retired or response_id in self._responses:
+        conversation = self.conversation
+        if response_id in self._retired or response_id in conversation.responses:
             return []
-        self._responses[response_id] = _Response(id=response_id)
-        self._responses_created += 1
+        conversation.responses[response_id] = Response(id=response_id)
+        conversation.responses_created += 1
         self._awaiting_response = False
         return []
 
-    def _touch(self, response_id: str, item_id: str | None) -> _Response | None:
+    def _touch(self, response_id: str, item_id: str | None) -> Response | None:
         """The live state of a response named by a content event, registering it if new."""
-        response = self._responses.get(response_id)
+        responses = self.conversation.responses
+        response = responses.get(response_id)
         if response is None:
             if response_id in self._retired:
                 return None
             # Content is proof the response exists even if response.created was missed.
-            response = self._responses[response_id] = _Response(id=response_id)
+            response = responses[response_id] = Response(id=response_id)
             self._awaiting_response = False
         if item_id is not None and item_id not in self._item_response:
             self._item_response[item_id] = response_id
@@ -656,15 +570,17 @@ class OpenAIRealtimeTranslator:
         try:
             data = base64.b64decode(payload, validate=True)
         except (binascii.Error, ValueError):
-            return [_malformed(str(event["type"]), "field 'delta' is not valid base64")]
+            return [f.malformed(str(event["type"]), "field 'delta' is not valid base64")]
         response = self._touch(response_id, item_id)
         if response is not None:
             response.has_audio = True
-        self._audio_items.add(item_id)
+        conversation = self.conversation
+        conversation.audio_item(item_id)
+        audio = conversation.output_audio
         return [
             ev.OutputAudioChunk(
                 chunk=ev.RealtimeAudioChunk(
-                    data=data, sample_rate_hz=self._output_rate, mime_type=self._output_mime
+                    data=data, sample_rate_hz=audio.sample_rate_hz, mime_type=audio.mime_type
                 ),
                 response_id=response_id,
                 item_id=item_id,
@@ -673,15 +589,30 @@ class OpenAIRealtimeTranslator:
         ]
 
     def _on_audio_transcript_delta(self, event: f.JsonObject) -> list[ev.RealtimeSessionEvent]:
+        return self._delta(event, self._spoken, ev.OutputAudioTranscriptDeltaForItem)
+
+    def _on_text_delta(self, event: f.JsonObject) -> list[ev.RealtimeSessionEvent]:
+        return self._delta(event, self._display, ev.OutputTextDeltaForItem)
+
+    def _on_audio_transcript_done(self, event: f.JsonObject) -> list[ev.RealtimeSessionEvent]:
+        return self._done(event, "transcript", self._spoken, ev.OutputAudioTranscriptDeltaForItem)
+
+    def _on_text_done(self, event: f.JsonObject) -> list[ev.RealtimeSessionEvent]:
+        # Display text has no final event of its own: the missing tail is one more delta.
+        return self._done(event, "text", self._display, ev.OutputTextDeltaForItem)
+
+    def _delta(
+        self, event: f.JsonObject, segments: dict[tuple[str, int], _Streamed], kind: _DeltaClass
+    ) -> list[ev.RealtimeSessionEvent]:
         response_id = f.ident(event, "response_id", "")
         item_id = f.ident(event, "item_id", "")
         content_index = f.count(event, "content_index", "")
         delta = f.text(event, "delta", "")
         delta_id = f.opt_ident(event, "event_id", "") or ""
         if self._touch(response_id, item_id) is not None:
-            self._spoken.setdefault((item_id, content_index), _Streamed()).add(delta_id, delta)
+            segments.setdefault((item_id, content_index), _Streamed()).add(delta_id, delta)
         return [
-            ev.OutputAudioTranscriptDeltaForItem(
+            kind(
                 response_id=response_id,
                 delta_id=delta_id,
                 item_id=item_id,
@@ -691,79 +622,46 @@ class OpenAIRealtimeTranslator:
             )
         ]
 
-    def _on_audio_transcript_done(self, event: f.JsonObject) -> list[ev.RealtimeSessionEvent]:
+    def _done(
+        self,
+        event: f.JsonObject,
+        field: str,
+        segments: dict[tuple[str, int], _Streamed],
+        kind: _DeltaClass,
+    ) -> list[ev.RealtimeSessionEvent]:
+        """The words the deltas missed, as one more delta; for speech, then the final text."""
         response_id = f.ident(event, "response_id", "")
         item_id = f.ident(event, "item_id", "")
         content_index = f.count(event, "content_index", "")
-        transcript = f.text(event, "transcript", "")
+        text = f.text(event, field, "")
         self._touch(response_id, item_id)
-        spoken = self._spoken.pop((item_id, content_index), None)
-        streamed = "".join(spoken.pieces) if spoken is not None else ""
+        segment = segments.pop((item_id, content_index), None)
+        streamed = "".join(segment.pieces) if segment is not None else ""
         previous_item_id = self._prev_of.get(item_id)
         out: list[ev.RealtimeSessionEvent] = []
-        # Captions get the words the deltas missed; the final then fixes the item's text.
-        if transcript.startswith(streamed) and len(transcript) > len(streamed):
+        if text.startswith(streamed) and len(text) > len(streamed):
             out.append(
-                ev.OutputAudioTranscriptDeltaForItem(
+                kind(
                     response_id=response_id,
                     delta_id=f.opt_ident(event, "event_id", "") or "",
                     item_id=item_id,
                     previous_item_id=previous_item_id,
                     content_index=content_index,
-                    delta=transcript[len(streamed) :],
+                    delta=text[len(streamed) :],
                 )
             )
-        out.append(
-            ev.AssistantTranscriptFinal(
-                response_id=response_id,
-                item_id=item_id,
-                previous_item_id=previous_item_id,
-                content_index=content_index,
-                text=transcript,
+        if kind is ev.OutputAudioTranscriptDeltaForItem:
+            # The final fixes the item's text, whatever the captions showed.
+            out.append(
+                ev.AssistantTranscriptFinal(
+                    response_id=response_id,
+                    item_id=item_id,
+                    previous_item_id=previous_item_id,
+                    content_index=content_index,
+                    text=text,
+                )
             )
-        )
         return out
-
-    def _on_text_delta(self, event: f.JsonObject) -> list[ev.RealtimeSessionEvent]:
-        response_id = f.ident(event, "response_id", "")
-        item_id = f.ident(event, "item_id", "")
-        content_index = f.count(event, "content_index", "")
-        delta = f.text(event, "delta", "")
-        delta_id = f.opt_ident(event, "event_id", "") or ""
-        if self._touch(response_id, item_id) is not None:
-            self._display.setdefault((item_id, content_index), _Streamed()).add(delta_id, delta)
-        return [
-            ev.OutputTextDeltaForItem(
-                response_id=response_id,
-                delta_id=delta_id,
-                item_id=item_id,
-                previous_item_id=self._prev_of.get(item_id),
-                content_index=content_index,
-                delta=delta,
-            )
-        ]
-
-    def _on_text_done(self, event: f.JsonObject) -> list[ev.RealtimeSessionEvent]:
-        response_id = f.ident(event, "response_id", "")
-        item_id = f.ident(event, "item_id", "")
-        content_index = f.count(event, "content_index", "")
-        full_text = f.text(event, "text", "")
-        self._touch(response_id, item_id)
-        display = self._display.pop((item_id, content_index), None)
-        streamed = "".join(display.pieces) if display is not None else ""
-        if not (full_text.startswith(streamed) and len(full_text) > len(streamed)):
-            return []
-        # Display text has no final event of its own: the missing tail is one more delta.
-        return [
-            ev.OutputTextDeltaForItem(
-                response_id=response_id,
-                delta_id=f.opt_ident(event, "event_id", "") or "",
-                item_id=item_id,
-                previous_item_id=self._prev_of.get(item_id),
-                content_index=content_index,
-                delta=full_text[len(streamed) :],
-            )
-        ]
 
     def _on_arguments_done(self, event: f.JsonObject) -> list[ev.RealtimeSessionEvent]:
         call_id = f.ident(event, "call_id", "")
@@ -797,7 +695,7 @@ class OpenAIRealtimeTranslator:
             # unprompted. The call stays unanswered in the provider's conversation.
             _log.info("tool_call_of_interrupted_response_dropped", call_id=call_id)
             return []
-        self._open_calls[call_id] = response_id
+        self.conversation.call_requested(call_id, name, response_id)
         return [
             ev.ToolCallRequested(
                 call_id=call_id, tool_name=name, arguments=_parse_tool_arguments(arguments)
@@ -826,12 +724,13 @@ class OpenAIRealtimeTranslator:
         if response_id in self._retired:
             _log.debug("stale_response_done_dropped", response_id=response_id, reason="retired")
             return []
-        response = self._responses.get(response_id)
+        responses = self.conversation.responses
+        response = responses.get(response_id)
         if response is None and self._awaiting_response:
             _log.debug("stale_response_done_dropped", response_id=response_id, reason="unknown")
             return []
         if response is None:
-            response = self._responses[response_id] = _Response(id=response_id)
+            response = responses[response_id] = Response(id=response_id)
         discarded = status in ("cancelled", "failed")
         was_interrupted = response.interrupted
         if discarded:
@@ -870,7 +769,7 @@ class OpenAIRealtimeTranslator:
         return out
 
     def _calls_from_output(
-        self, body: f.JsonObject, response: _Response
+        self, body: f.JsonObject, response: Response
     ) -> list[ev.RealtimeSessionEvent]:
         """Tool calls listed in a final response that were not requested yet."""
         out: list[ev.RealtimeSessionEvent] = []
@@ -898,13 +797,13 @@ class OpenAIRealtimeTranslator:
         return out
 
     def _discarded(self, response_id: str) -> bool:
-        response = self._responses.get(response_id)
+        response = self.conversation.responses.get(response_id)
         if response is not None:
             return response.interrupted
         return response_id in self._retired_interrupted
 
-    def _retire(self, response: _Response) -> None:
-        self._responses.pop(response.id, None)
+    def _retire(self, response: Response) -> None:
+        self.conversation.responses.pop(response.id, None)
         self._retired.add(response.id)
         if response.interrupted:
             self._retired_interrupted.add(response.id)
@@ -922,7 +821,7 @@ class OpenAIRealtimeTranslator:
             _log.debug("benign_provider_error_dropped", code=code)
             return []
         if code == _SESSION_EXPIRED:
-            self._expiring = True
+            self.conversation.closing = Closing(_SESSION_EXPIRED)
         kind = error.get("type")
         message = error.get("message")
         return [
@@ -933,10 +832,6 @@ class OpenAIRealtimeTranslator:
                 message=message if isinstance(message, str) else "",
             )
         ]
-
-
-def _malformed(where: str, problem: str) -> ev.ProviderError:
-    return ev.ProviderError(code="malformed_event", message=f"{where}: {problem}")
 
 
 def _failure(response_id: str, details: f.JsonObject | None) -> ev.ProviderError:
@@ -963,15 +858,15 @@ def _usage(usage: f.JsonObject | None) -> ev.Usage:
     )
 
 
-def _ga_format(fmt: f.JsonObject | None) -> tuple[str, int] | None:
+def _ga_format(fmt: f.JsonObject | None) -> AudioFormat | None:
     if fmt is None:
         return None
     kind = fmt.get("type")
     if not isinstance(kind, str) or kind not in _GA_AUDIO_FORMATS:
         return None
-    mime, rate = _GA_AUDIO_FORMATS[kind]
-    given_rate = f.lenient_count(fmt, "rate")
-    return mime, given_rate or rate
+    known = _GA_AUDIO_FORMATS[kind]
+    rate = f.lenient_count(fmt, "rate")
+    return AudioFormat(known.mime_type, rate) if rate else known
 
 
 _T = OpenAIRealtimeTranslator
@@ -1015,7 +910,8 @@ class OpenAIRealtimeCommands:
     """The session's command verbs as OpenAI Realtime client events.
 
     Each verb sends one or two JSON text frames through ``send``. The commands
-    share the translator's view of the conversation to aim their events: a
+    aim their events by the conversation the ``translator`` of the same
+    connection keeps (its :attr:`~OpenAIRealtimeTranslator.conversation`): a
     cancel names the response actually in flight, and a tool result asks the
     model to continue only once every call of its response has an answer and
     no other response is running (a ``response.create`` during a response is
@@ -1039,7 +935,7 @@ class OpenAIRealtimeCommands:
         restored: Notify | None = None,
     ) -> None:
         self._sender = JsonMessageSender(send, close, send_input=send_input)
-        self._translator = translator
+        self._conversation = translator.conversation
         self._restored = restored
         # responses_created when a continuation was deferred; None when none waits.
         self._deferred_since: int | None = None
@@ -1054,7 +950,7 @@ class OpenAIRealtimeCommands:
         OpenAI Realtime takes no video stream.
         """
         if isinstance(chunk, ev.AudioInput):
-            self._check_audio(chunk.chunk)
+            self._conversation.input_audio.check_input(chunk.chunk)
             await self._sender.send_input(
                 {"type": "input_audio_buffer.append", "audio": encode_base64(chunk.chunk.data)}
             )
@@ -1077,24 +973,6 @@ class OpenAIRealtimeCommands:
         else:
             raise TypeError(f"send_input expects a RealtimeInputChunk, not {type(chunk).__name__}")
 
-    def _check_audio(self, chunk: ev.RealtimeAudioChunk) -> None:
-        mime, rate = self._translator.input_audio_format
-        given = chunk.mime_type.split(";", 1)[0].strip().lower()
-        same_kind = given in _PCM_MIME_TYPES if mime == "audio/pcm" else given == mime
-        if not same_kind:
-            raise UnsupportedInputError(
-                f"AudioInput.chunk.mime_type is {chunk.mime_type!r}; the session expects {mime!r}"
-            )
-        if chunk.sample_rate_hz != rate:
-            raise UnsupportedInputError(
-                f"AudioInput.chunk.sample_rate_hz is {chunk.sample_rate_hz}; the session expects "
-                f"{rate} Hz (the adapter does not resample)"
-            )
-        if chunk.channels != 1:
-            raise UnsupportedInputError(
-                f"AudioInput.chunk.channels is {chunk.channels}; the session expects mono audio"
-            )
-
     async def commit_turn(self) -> None:
         """End the user's turn: commit the input audio buffer and ask for a response.
 
@@ -1113,7 +991,7 @@ class OpenAIRealtimeCommands:
         With no response known to be in flight the cancel names none, and the
         server's "no active response" answer is dropped as benign.
         """
-        target = self._translator.take_cancel_target()
+        target = self._conversation.take_cancel_target()
         if target is None:
             await self._sender.send({"type": "response.cancel"})
         else:
@@ -1136,7 +1014,7 @@ class OpenAIRealtimeCommands:
             raise ValueError(f"truncate_assistant_output: content_index is {content_index}")
         if audio_played_ms < 0:
             raise ValueError(f"truncate_assistant_output: audio_played_ms is {audio_played_ms}")
-        if self._translator.item_replaced(item_id):
+        if self._conversation.item_replaced(item_id):
             _log.info("truncate_of_replaced_connection_skipped", item_id=item_id)
             return
         await self._sender.send(
@@ -1165,19 +1043,19 @@ class OpenAIRealtimeCommands:
         await self._submit(call_id, _json.dumps({"error": error}, spaced=True))
 
     async def _submit(self, call_id: str, output: str) -> None:
-        if self._translator.call_lost(call_id):
-            raise StaleToolCallError(call_id, provider="OpenAI Realtime")
+        conversation = self._conversation
+        conversation.check_answerable(call_id, provider="OpenAI Realtime")
         await self._sender.send(
             {
                 "type": "conversation.item.create",
                 "item": {"type": "function_call_output", "call_id": call_id, "output": output},
             }
         )
-        if not self._translator.finish_tool_call(call_id):
+        if not conversation.call_answered(call_id):
             return
-        if self._translator.response_in_flight:
+        if conversation.response_in_flight:
             if self._deferred_since is None:
-                self._deferred_since = self._translator.responses_created
+                self._deferred_since = conversation.responses_created
             return
         await self._sender.send({"type": "response.create"})
 
@@ -1191,7 +1069,7 @@ class OpenAIRealtimeCommands:
         and their outputs are not restored: the transcript does not hold them.
         Then the input held while the connection was being replaced goes out.
         """
-        text_type = "text" if self._translator.ga_session is False else "output_text"
+        text_type = "text" if self._conversation.ga is False else "output_text"
         items: list[dict[str, Any]] = []
         for message in messages:
             if isinstance(message, tr.UserMessage):
@@ -1208,7 +1086,7 @@ class OpenAIRealtimeCommands:
                 _message_item(item_id, "assistant", text_type, parts)
                 for item_id, parts in texts.items()
             )
-        self._translator.conversation_restored(item["id"] for item in items)
+        self._conversation.items_restored(item["id"] for item in items)
         for item in items:
             await self._sender.send({"type": "conversation.item.create", "item": item})
         if self._restored is not None:
@@ -1221,10 +1099,10 @@ class OpenAIRealtimeCommands:
         added: that response already saw the output.
         """
         since = self._deferred_since
-        if since is None or self._translator.response_in_flight:
+        if since is None or self._conversation.response_in_flight:
             return
         self._deferred_since = None
-        if self._translator.responses_created > since:
+        if self._conversation.responses_created > since:
             return
         await self._sender.send({"type": "response.create"})
 
@@ -1255,6 +1133,7 @@ class _OpenAIDialect:
     ) -> None:
         self._translator = translator
         self._session_config = session_config
+        self.conversation = translator.conversation
 
     def translate(self, message: Any) -> list[ev.RealtimeSessionEvent]:
         return self._translator.translate(message)
@@ -1269,12 +1148,6 @@ class _OpenAIDialect:
 
     def connection_lost(self) -> list[ev.RealtimeSessionEvent]:
         return self._translator.connection_lost()
-
-    def cannot_resume(self) -> str | None:
-        return None
-
-    def closing_announced(self) -> str | None:
-        return _SESSION_EXPIRED if self._translator.expiring else None
 
     def handover_due(self) -> bool:
         return False
@@ -1329,26 +1202,27 @@ async def connect(
     headers = {"Authorization": f"Bearer {api_key}", **(extra_headers or {})}
     session_config = declare_openai_tools(session_config, tools)
     translator = OpenAIRealtimeTranslator()
-    link = ProviderLink(
+
+    def commands(link: ProviderLink) -> OpenAIRealtimeCommands:
+        made = OpenAIRealtimeCommands(
+            link.send,
+            translator,
+            close=link.aclose,
+            send_input=link.send_input,
+            restored=link.conversation_restored,
+        )
+        link.after_frame = made.flush_deferred
+        return made
+
+    async with connect_link(
         _OpenAIDialect(translator, session_config),
-        open_channel=lambda: open_websocket(
-            target,
-            headers=headers,
-            max_message_size=max_message_size,
-            open_timeout=open_timeout,
-            send_timeout=send_timeout,
-        ),
-        policy=reconnect,
+        commands,
+        url=target,
+        headers=headers,
+        max_message_size=max_message_size,
         open_timeout=open_timeout,
+        send_timeout=send_timeout,
+        reconnect=reconnect,
         buffer=buffer,
-    )
-    commands = OpenAIRealtimeCommands(
-        link.send,
-        translator,
-        close=link.aclose,
-        send_input=link.send_input,
-        restored=link.conversation_restored,
-    )
-    link.after_frame = commands.flush_deferred
-    async with link.running() as events:
-        yield events, commands
+    ) as connected:
+        yield connected
