@@ -20,12 +20,11 @@ from __future__ import annotations
 
 import html
 import importlib.resources
-import json
 from typing import TYPE_CHECKING, Any, Final, final
 
 import attrs
 
-from . import codec, public
+from . import _json, codec, public
 from . import events as ev
 from . import transcript as tr
 from ._config import SessionConfig
@@ -97,7 +96,7 @@ def render_html(timeline: Timeline) -> str:
         .joinpath("_timeline_page.html")
         .read_text(encoding="utf-8")
     )
-    data = json.dumps(timeline.data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    data = _json.dumps(timeline.data, what="the timeline")
     page = page.replace("__CALL_TITLE__", html.escape(timeline.title))
     return page.replace(_PLACEHOLDER, data.translate(_SCRIPT_SAFE))
 

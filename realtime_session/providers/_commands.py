@@ -51,11 +51,6 @@ class JsonMessageSender:
         self._close = close
         self._closed = False
 
-    @property
-    def closed(self) -> bool:
-        """Whether :meth:`aclose` was called."""
-        return self._closed
-
     async def send(self, message: Mapping[str, Any]) -> None:
         """Encode and send one message; ``anyio.ClosedResourceError`` after :meth:`aclose`.
 

@@ -130,6 +130,8 @@ def load_trace(path: str | os.PathLike[str], format: TraceFormat | None = None) 
 @final
 @attrs.frozen
 class LoadedTrace:
+    """A trace read by :func:`open_trace`: its format, its events, the torn line left out."""
+
     format: TraceFormat
     events: list[TimedEvent]
     torn_line: int | None
@@ -150,45 +152,31 @@ def open_trace(
     """
     if format is not None and format not in TRACE_FORMATS:
         raise ValueError(f"format must be one of {TRACE_FORMATS}, not {format!r}")
-    decoder = _TraceDecoder(format, check_first)
-    lines = read_json_lines(
-        source, decoder.decode, error=TraceFormatError, name=name, skip_torn=skip_torn
-    )
-    if decoder.format is None:
-        raise TraceFormatError(lines.path, 1, "the trace is empty, so its format is unknown")
-    events = [event for line in lines.items for event in line]
-    return LoadedTrace(format=decoder.format, events=events, torn_line=lines.torn_line)
+    translate: Callable[[Any], Iterable[ev.RealtimeSessionEvent]] | None = None
 
-
-@final
-class _TraceDecoder:
-    """Decodes a trace line by line, in the format given or detected from the first line."""
-
-    __slots__ = ("_check_first", "_translate", "format")
-
-    def __init__(
-        self, format: TraceFormat | None, check_first: Callable[[TraceRecord], None] | None
-    ) -> None:
-        self.format = format
-        self._check_first = check_first
-        self._translate: Callable[[Any], Iterable[ev.RealtimeSessionEvent]] | None = None
-
-    def decode(self, line: int, text: str) -> list[TimedEvent]:
+    def decode(line: int, text: str) -> list[TimedEvent]:
+        nonlocal format, translate
         record = _record(line, text)
-        translate = self._translate
         if translate is None:
-            translate = self._translate = self._start(record)
+            if check_first is not None:
+                check_first(record)
+            format = format or detect_trace_format(record.payload)
+            translate = _translator(format)
         return [TimedEvent(t=record.t, event=event) for event in translate(record.payload)]
 
-    def _start(self, first: TraceRecord) -> Callable[[Any], Iterable[ev.RealtimeSessionEvent]]:
-        if self._check_first is not None:
-            self._check_first(first)
-        if self.format is None:
-            self.format = detect_trace_format(first.payload)
-        if self.format == "openai":
-            return OpenAIRealtimeTranslator().translate
-        if self.format == "gemini":
-            return GeminiLiveTranslator().translate
-        from ..codec import from_dict
+    lines = read_json_lines(source, decode, error=TraceFormatError, name=name, skip_torn=skip_torn)
+    if format is None:
+        raise TraceFormatError(lines.path, 1, "the trace is empty, so its format is unknown")
+    events = [event for line in lines.items for event in line]
+    return LoadedTrace(format=format, events=events, torn_line=lines.torn_line)
 
-        return lambda payload: (from_dict(payload),)
+
+def _translator(format: TraceFormat) -> Callable[[Any], Iterable[ev.RealtimeSessionEvent]]:
+    """A fresh translator of ``format``, as a function of one line's payload."""
+    if format == "openai":
+        return OpenAIRealtimeTranslator().translate
+    if format == "gemini":
+        return GeminiLiveTranslator().translate
+    from ..codec import from_dict
+
+    return lambda payload: (from_dict(payload),)
