@@ -36,9 +36,11 @@ error locations from cattrs' validation error trees. A document is decoded
 once, by a function generated for its class from the attrs fields (type tests
 inline, one count of the keys, the instance built as attrs builds it); only a
 document that fails is decoded a second time, by cattrs with detailed
-validation, to say where and why. JSON text is read by ``jiter`` and written by ``orjson`` (each several
-times faster than the standard library, which they fall back to for the few
-documents they do not handle the same way).
+validation, to say where and why. JSON text is read as
+:mod:`realtime_session._json` reads it for the codec (by ``jiter``, a key
+repeated within an object refused) and written by ``orjson`` (several times
+faster than the standard library, which it falls back to for the few documents
+it does not write the same way).
 """
 
 from __future__ import annotations
@@ -46,7 +48,6 @@ from __future__ import annotations
 import binascii
 import functools
 import inspect
-import json
 import math
 import operator
 import types
@@ -57,7 +58,6 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar, final, overload
 
 import attrs
 import cattrs
-import jiter
 import orjson
 from cattrs.cols import homogenous_tuple_structure_factory
 from cattrs.errors import (
@@ -73,9 +73,15 @@ from cattrs.gen import (
 )
 from cattrs.strategies import configure_tagged_union
 
+from . import _json
 from . import events as ev
 from . import public as pub
 from . import transcript as tr
+from ._json import describe as _describe
+from ._json import key_segment as _key_segment
+from ._json import not_finite as _not_finite
+from ._json import preview as _preview
+from ._json import shortened as _shortened
 from .events import RealtimeInputChunk, RealtimeSessionEvent
 from .public import RealtimeEvent
 from .transcript import Block, Message, RealtimeTranscriptEvent, TranscriptChange
@@ -242,13 +248,6 @@ _REQUIRED_IDS: Final[Mapping[type, frozenset[str]]] = types.MappingProxyType(
     }
 )
 
-# Far deeper than any real tool argument, and shallow enough that the standard
-# library's recursive JSON encoder can always write back what was accepted.
-_MAX_JSON_DEPTH: Final = 256
-
-# How much of a key or value an error message quotes.
-_QUOTE_LIMIT: Final = 60
-
 _ABSENT: Final = object()
 
 # Where each class is public, for error messages: private modules name no one.
@@ -334,53 +333,6 @@ class _Invalid(Exception):
         self.path = path
 
 
-def _shortened(text: str) -> str:
-    if len(text) <= _QUOTE_LIMIT:
-        return text
-    return f"{text[:_QUOTE_LIMIT]}... ({len(text)} characters)"
-
-
-def _describe(value: object) -> str:
-    if value is None:
-        return "null"
-    if value is True or value is False:
-        return "a boolean"
-    kind = type(value)
-    if kind is int:
-        return "an integer"
-    if kind is float:
-        return "a number"
-    if kind is str:
-        return "a string"
-    if kind is list:
-        return "an array"
-    if kind is dict:
-        return "an object"
-    return f"a Python {_shortened(kind.__name__)}"
-
-
-def _preview(value: object) -> str:
-    # Only scalars are shown, and only their start: an error message must not
-    # cost more than the document it complains about.
-    if isinstance(value, str):
-        if len(value) <= _QUOTE_LIMIT:
-            return repr(value)
-        return f"{value[:_QUOTE_LIMIT]!r}... ({len(value)} characters)"
-    if isinstance(value, bool | float) or value is None:
-        return repr(value)
-    if isinstance(value, int):
-        return repr(value) if value.bit_length() <= 64 else "a large integer"
-    return _describe(value)
-
-
-def _key_segment(key: object) -> str:
-    if type(key) is str and key.isidentifier() and len(key) <= _QUOTE_LIMIT:
-        return f".{key}"
-    if type(key) is str:
-        return f"[{json.dumps(key) if len(key) <= _QUOTE_LIMIT else _preview(key)}]"
-    return f"[{_preview(key)}]"
-
-
 def _expected(what: str, value: object) -> _Invalid:
     return _Invalid(f"expected {what}, got {_describe(value)}")
 
@@ -403,10 +355,6 @@ def _structure_int(value: object, _: object) -> int:
     if type(value) is int:
         return value
     raise _expected("an integer", value)
-
-
-def _not_finite(value: float) -> str:
-    return f"expected a finite number, got {value!r} (JSON has no NaN or infinity)"
 
 
 def _structure_float(value: object, _: object) -> float:
@@ -449,57 +397,11 @@ def _unstructure_bytes(value: bytes) -> str:
 
 
 def _check_json_value(value: object, _: object = None) -> object:
-    """Return ``value`` unchanged if it is a JSON value; raise :class:`_Invalid` if not.
-
-    Iterative, so depth is bounded by a limit rather than by the interpreter's
-    stack; a container met twice (a cycle, or sharing that JSON cannot express)
-    is refused too, so the walk is linear in the size of the value.
-    """
-    kind = type(value)
-    if kind is str or kind is int or kind is bool or value is None:
-        return value
-    # Each entry: a value, where it sits as a linked (parent, key or index) pair,
-    # and its depth; the path is only spelled out for an error.
-    stack: list[tuple[Any, tuple[Any, str | int] | None, int]] = [(value, None, 0)]
-    seen: set[int] = set()
-    while stack:
-        item, where, depth = stack.pop()
-        kind = type(item)
-        if kind is float:
-            if not math.isfinite(item):
-                raise _Invalid(_not_finite(item), _join(where))
-            continue
-        if kind is not dict and kind is not list:
-            raise _Invalid(f"not a JSON value: {_describe(item)}", _join(where))
-        if depth >= _MAX_JSON_DEPTH:
-            raise _Invalid(f"nested more than {_MAX_JSON_DEPTH} levels deep", _join(where))
-        if id(item) in seen:
-            raise _Invalid("the same container appears twice", _join(where))
-        seen.add(id(item))
-        # Strings, integers, booleans and nulls are all right wherever they are.
-        if kind is dict:
-            for key, child in item.items():
-                if type(key) is not str:
-                    raise _Invalid(
-                        f"object keys must be strings, got {_describe(key)}", _join(where)
-                    )
-                kind = type(child)
-                if not (kind is str or kind is int or kind is bool or child is None):
-                    stack.append((child, (where, key), depth + 1))
-        else:
-            for index, child in enumerate(item):
-                kind = type(child)
-                if not (kind is str or kind is int or kind is bool or child is None):
-                    stack.append((child, (where, index), depth + 1))
-    return value
-
-
-def _join(where: tuple[Any, str | int] | None) -> str:
-    segments: list[str] = []
-    while where is not None:
-        where, step = where
-        segments.append(f"[{step}]" if type(step) is int else _key_segment(step))
-    return "".join(reversed(segments))
+    """Return ``value`` unchanged if it is a JSON value (:func:`._json.check_value`)."""
+    try:
+        return _json.check_value(value)
+    except _json.JsonError as error:
+        raise _Invalid(error.reason, error.path) from None
 
 
 def check_json_value(value: object) -> None:
@@ -513,8 +415,8 @@ def check_json_value(value: object) -> None:
     :raises DecodeError: naming where in ``value`` the fault is, as ``$`` paths.
     """
     try:
-        _check_json_value(value)
-    except _Invalid as error:
+        _json.check_value(value)
+    except _json.JsonError as error:
         raise DecodeError(f"${error.path}", error.reason) from None
 
 
@@ -577,8 +479,8 @@ def _unstructure_json_value(value: object) -> object:
     # Checked on the way out too: a fast JSON writer turns NaN into null
     # silently, and the codec never writes what it would not read back.
     try:
-        return _check_json_value(value)
-    except _Invalid as error:
+        return _json.check_value(value)
+    except _json.JsonError as error:
         raise ValueError(f"not a JSON value at ${error.path}: {error.reason}") from None
 
 
@@ -1265,9 +1167,6 @@ def to_dict(obj: _Encodable) -> dict[str, Any]:
     return result
 
 
-_JSON_ENCODER: Final = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
-
-
 def to_json(obj: _Encodable) -> str:
     """Encode an event, message or record as compact JSON text (see :func:`to_dict`).
 
@@ -1282,12 +1181,12 @@ def to_json(obj: _Encodable) -> str:
         text = orjson.dumps(data)
     except orjson.JSONEncodeError:
         # Integers beyond 64 bits, or a string with a lone surrogate.
-        return _JSON_ENCODER.encode(data)
+        return _json.dumps(data, ascii=True)
     # orjson writes UTF-8 and leaves DEL unescaped; the standard library's
     # ASCII form is the wire's, so a text with either is written by it.
     if text.isascii() and b"\x7f" not in text:
         return text.decode("ascii")
-    return _JSON_ENCODER.encode(data)
+    return _json.dumps(data, ascii=True)
 
 
 # -- Decoding -------------------------------------------------------------------------------
@@ -1438,96 +1337,17 @@ def from_dict(data: object, type: Any = RealtimeSessionEvent) -> Any:
 
 
 # JSON text. cattrs' orjson preconf converter is not used: it writes bytes as
-# base85, and reads without noticing a repeated key.
-#
-# jiter parses standard JSON only (no NaN or Infinity) and refuses a
-# key repeated in an object: the standard library keeps the last, so a second
-# "type" would silently pick another class. Documents jiter refuses are read
-# again by the standard library, configured the same way, which also accepts
-# what jiter cannot hold (lone surrogate escapes, which Python strings and this
-# codec's own output carry) and says precisely what is wrong with the rest.
-# Repeated keys are refused everywhere, tool arguments included: this codec never
-# writes them, and an object that has them has no single meaning.
-
-
-def _reject_constant(name: str) -> object:
-    raise ValueError(f"{name} is not a JSON number")
-
-
-class _Repeated(dict[str, Any]):
-    """An object that held ``key`` more than once (marked, to be found with its path)."""
-
-    key: str
-
-
-def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    value = dict(pairs)
-    if len(value) == len(pairs):
-        return value
-    repeated = _Repeated(value)
-    seen: set[str] = set()
-    for key, _ in pairs:
-        if key in seen:
-            repeated.key = key
-            break
-        seen.add(key)
-    return repeated
-
-
-_JSON_DECODER: Final = json.JSONDecoder(parse_constant=_reject_constant, object_pairs_hook=_pairs)
-
-
-def _find_repeated(value: object) -> tuple[str, str] | None:
-    """The path and key of the first object (in document order) that repeats a key."""
-    stack: list[tuple[object, str]] = [(value, "")]
-    while stack:
-        item, path = stack.pop()
-        if isinstance(item, _Repeated):
-            return path, item.key
-        if type(item) is list:
-            stack.extend(
-                (child, f"{path}[{index}]") for index, child in reversed(list(enumerate(item)))
-            )
-        elif isinstance(item, dict):
-            stack.extend((child, path + _key_segment(key)) for key, child in reversed(item.items()))
-    return None
-
-
-def _parse_slowly(text: str | bytes) -> object:
-    try:
-        if isinstance(text, bytes | bytearray | memoryview):
-            text = bytes(text).decode("utf-8")
-        if not isinstance(text, str):
-            raise TypeError(f"expected JSON text, got {text.__class__.__name__}")
-        data = _JSON_DECODER.decode(text)
-    except RecursionError:
-        raise DecodeError("$", "not valid JSON: nested too deeply") from None
-    except Exception as error:
-        raise DecodeError("$", _shortened(f"not valid JSON: {error}")) from None
-    repeated = _find_repeated(data)
-    if repeated is not None:
-        path, key = repeated
-        raise DecodeError(f"${path}{_key_segment(key)}", f"repeated key {_preview(key)}")
-    return data
+# base85, and reads without noticing a repeated key. Repeated keys are refused
+# everywhere, tool arguments included: this codec never writes them, and an
+# object that has them has no single meaning (a second "type" would silently
+# pick another class).
 
 
 def _parse(text: str | bytes) -> object:
-    if type(text) is str:
-        try:
-            raw = text.encode()
-        except UnicodeEncodeError:  # a lone surrogate, which Python strings may hold
-            return _parse_slowly(text)
-    elif isinstance(text, bytes | bytearray | memoryview):
-        raw = bytes(text)
-    else:
-        return _parse_slowly(text)
     try:
-        # Caching keys only: values (deltas, base64 audio) rarely repeat.
-        return jiter.from_json(
-            raw, allow_inf_nan=False, catch_duplicate_keys=True, cache_mode="keys"
-        )
-    except ValueError:
-        return _parse_slowly(text)
+        return _json.parse(text, unique_keys=True)
+    except _json.JsonError as error:
+        raise DecodeError(f"${error.path}", error.reason) from None
 
 
 @overload

@@ -2078,43 +2078,6 @@ def test_mutated_json_text_decodes_or_raises_decode_error(data: st.DataObject) -
         assert codec.from_json(codec.to_json(result)) == result
 
 
-# JSON text is read by a fast parser, and by the standard library when that one
-# refuses; both must accept exactly the same texts, as the same values.
-
-json_scalars_text = st.sampled_from(
-    [
-        *["0", "-0", "1.5", "-0.0", "1e400", "1E2", "01", "1.", "true", "nul", "null", "NaN"],
-        *['"a"', '"\\u00e9"', '"\\ud800"', '"\\ud83d\\ude00"', '"\x7f"', '"\x01"', '"\\x"'],
-    ]
-)
-
-
-@st.composite
-def json_like_texts(draw: st.DrawFn, depth: int = 0) -> str:
-    if depth > 2 or draw(st.booleans()):
-        return draw(json_scalars_text)
-    if draw(st.booleans()):
-        items = draw(st.lists(json_like_texts(depth + 1), max_size=3))
-        return "[" + ",".join(items) + "]"
-    keys = draw(st.lists(st.sampled_from(['"a"', '"b"', '"type"', '"\\u0061"']), max_size=3))
-    values = [draw(json_like_texts(depth + 1)) for _ in keys]
-    space = draw(st.sampled_from(["", " ", "\n"]))
-    return "{" + ",".join(f"{k}{space}:{v}" for k, v in zip(keys, values, strict=True)) + "}"
-
-
-@settings(max_examples=400, deadline=None)
-@given(text=json_like_texts(), cut=st.integers(min_value=0, max_value=3))
-def test_the_fast_and_the_standard_json_readers_agree(text: str, cut: int) -> None:
-    for candidate in (text, text[: len(text) - cut], text.encode("utf-8", "surrogatepass")):
-        outcomes = []
-        for parse in (codec._parse, codec._parse_slowly):
-            try:
-                outcomes.append(repr(parse(candidate)))
-            except codec.DecodeError as error:
-                outcomes.append(f"DecodeError at {error.path}")
-        assert outcomes[0] == outcomes[1], candidate
-
-
 def test_decoded_messages_hold_tuples_and_stay_frozen() -> None:
     # Arrays become the tuples the classes declare, so decoded messages hash like built ones.
     decoded = codec.from_json(codec.to_json(ASSISTANT_MESSAGE), type=tr.Message)
