@@ -789,6 +789,16 @@ async def test_inputs_are_realtime_input_messages(wire: Wire, t: GeminiLiveTrans
     ]
 
 
+async def test_an_answered_tool_call_no_longer_holds_a_handover_back(
+    wire: Wire, t: GeminiLiveTranslator
+) -> None:
+    resumable = {"sessionResumptionUpdate": {"newHandle": "h-1", "resumable": True}}
+    run(t, heard("Book it"), tool_call(("fc-1", "book", {})), TURN_COMPLETE)
+    await GeminiLiveCommands(wire, t).submit_tool_result("fc-1", {"ok": True})
+    run(t, said("Booked."), TURN_COMPLETE, resumable)
+    assert t.handover_ready
+
+
 @pytest.mark.parametrize(
     ("chunk", "field"),
     [

@@ -983,6 +983,8 @@ class GeminiLiveCommands:
             await self._sender.send({"toolResponse": {"functionResponses": [function_response]}})
         except TypeError as exc:
             raise TypeError(f"the result of tool call {call_id!r}: {exc}") from exc
+        # Answered: the call no longer holds a resumption handover back.
+        self._conversation.call_answered(call_id)
 
     async def aclose(self) -> None:
         """Close the connection (when these commands own one) and refuse further verbs."""
