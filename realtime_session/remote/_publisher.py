@@ -146,7 +146,12 @@ class Publisher:
         Useful before announcing the session to readers; it waits as long as
         the log is unreachable.
         """
-        while self._control or self._media_entries or not self._written:
+        while (
+            self._control
+            or self._media_entries
+            or not self._written
+            or self._subscription.statistics().queued_control
+        ):
             if self._finished.is_set():
                 return
             if self._flushed is None:
