@@ -408,8 +408,7 @@ async def run_through_outage(
     ):
         for n, item in enumerate(script):
             if n == third:
-                while session.stats.events_in < n:  # the session took what was sent
-                    await anyio.sleep(0)
+                await wait_until(lambda: session.stats.events_in >= third)
                 await publisher.wait_flushed()
                 flaky.down = True
             elif n == 2 * third:
