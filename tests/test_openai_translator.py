@@ -1462,6 +1462,24 @@ def test_unknown_event_types_are_remembered_within_a_bound(
     assert grown < 200_000, f"{grown} bytes kept for 20,000 unknown event types"
 
 
+def test_unknown_event_types_are_remembered_and_logged_by_a_short_prefix(
+    t: OpenAIRealtimeTranslator,
+) -> None:
+    # Few names, but each 100 kB long: what is kept of them, and logged, is bounded too.
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        with capture_logs() as logs:
+            for n in range(REMEMBERED):
+                t.translate({"type": f"x.{n:08d}." + "y" * 100_000})
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert len(logs) == REMEMBERED
+    assert max(len(entry["event_type"]) for entry in logs) <= 120
+    assert grown < 1_000_000, f"{grown} bytes kept for {REMEMBERED} long unknown event types"
+
+
 def test_connection_lost_ends_responses_in_flight_as_interrupted_once(
     s: Server, t: OpenAIRealtimeTranslator
 ) -> None:
