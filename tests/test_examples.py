@@ -129,6 +129,29 @@ def test_voice_bot_plays_another_trace(tmp_path: Path) -> None:
     assert wav_duration_s(out_wav) > 0
 
 
+def test_voice_bot_keeps_what_the_user_heard_of_an_answer_they_talked_over(
+    tmp_path: Path,
+) -> None:
+    # Gemini cannot truncate. The user talks 25 ms (of the call's time) after the
+    # answer's 600 ms of audio could have finished playing: the transcript keeps
+    # what the player played, the whole answer if it got to the end, never nothing.
+    result = run_example(
+        "voice_bot.py",
+        str(tmp_path / "gemini.wav"),
+        "--trace",
+        str(TRACES / "gemini_interruption.jsonl"),
+        "--speed",
+        "4",
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    transcript = lines[lines.index("transcript (what was said, as the user heard it):") + 1 :]
+    assert transcript[0] == "user: Book a table for two at eight tonight."
+    assert transcript[1].startswith("assistant: Sure,")
+    assert "Sure, I'll look for a table for two at eight.".startswith(transcript[1][11:])
+    assert transcript[2] == "user: Wait, make it three people."
+
+
 # -- record_and_replay.py --------------------------------------------------------------------
 
 
