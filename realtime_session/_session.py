@@ -934,7 +934,9 @@ class RealtimeSession(anyio.AsyncContextManagerMixin):
         try:
             await restore(messages)
         except Exception as exc:
-            self._log.warning("conversation_restore_failed", error=repr(exc), exc_info=True)
+            self._log.warning(
+                "conversation_restore_failed", error_type=type(exc).__name__, exc_info=exc
+            )
 
     def _on_reconnect_failed(self, event: ev.ReconnectFailed) -> None:
         self._gap_input_dropped += event.input_dropped

@@ -63,7 +63,9 @@ def failure(
         return malformed(where, str(exc))
     detail = where if detail is None else detail
     log.exception("translator_failed", where=detail)
-    return ev.ProviderError(code="translator_error", message=f"{detail}: {exc!r}")
+    # The exception's text may quote the message it choked on (a transcript, tool
+    # arguments): subscribers get its type; the log has the traceback.
+    return ev.ProviderError(code="translator_error", message=f"{detail}: {type(exc).__name__}")
 
 
 def obj(parent: JsonObject, key: str, where: str) -> JsonObject:

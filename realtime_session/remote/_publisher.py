@@ -324,7 +324,10 @@ class Publisher:
             if not self._unreachable:
                 self._unreachable = True
                 self._logger.warning(
-                    "remote_log_unreachable", error=repr(error), buffered=self.stats.buffered
+                    "remote_log_unreachable",
+                    error_type=type(error).__name__,
+                    buffered=self.stats.buffered,
+                    exc_info=error,
                 )
             self._retry_at = now + self._retry_s
             self._retry_s = min(self._retry_s * 2, self._heartbeat_s)
