@@ -44,15 +44,16 @@ below, in the precedence they apply in.
 
 Cost: appending a delta through :meth:`TranscriptReducer.apply_assistant_delta`
 is a dictionary lookup, a set insertion and a list append; the text is joined
-once, at commit. Commits are driven by an index of ready items (a heap by
-first-seen order and a children-by-predecessor map), so no call scans every
-item, except :meth:`~TranscriptReducer.release_orphans` and
+once, at commit. Commits are driven by the causal-ordering index of
+:mod:`._ordering` (a heap by first-seen order and a children-by-predecessor
+map); this module keeps the content rules. No call scans every item,
+except :meth:`~TranscriptReducer.release_orphans` and
 :meth:`~TranscriptReducer.flush`, which are rare by design.
 """
 
 from __future__ import annotations
 
-import heapq
+import enum
 from typing import TYPE_CHECKING, Any, Final, Literal, TypeAlias, final
 
 import attrs
@@ -69,6 +70,7 @@ from ._messages import (
     TranscriptChange,
     UserMessage,
 )
+from ._ordering import CausalOrder
 from ._transcript_events import (
     AssistantTextDelta,
     AssistantTranscriptDelta,
@@ -118,11 +120,31 @@ _ASSISTANT: Final = RealtimeTranscriptRole.ASSISTANT
 # replays a whole stream (a reconnect) costs a handful of lines, not one per delta.
 _DUPLICATES_LOGGED_AT: Final = frozenset(10**n for n in range(10))
 
-# Item statuses, ordered so that ``status <= _READY`` means "still takes deltas".
-_STAGED: Final = 0
-_READY: Final = 1
-_AWAITING: Final = 2
-_SKIPPED: Final = 3
+
+class _Status(enum.Enum):
+    """Where an uncommitted item stands; every item starts staged."""
+
+    #: Takes content; not ready to commit yet.
+    STAGED = "staged"
+    #: Commits when its predecessor has resolved; still takes deltas.
+    READY = "ready"
+    #: Of an interrupted response, ready with its whole staged text, untruncated:
+    #: settled by the "keep" policy, or heard in full. Takes no more deltas, but a
+    #: truncation still cuts it.
+    KEPT = "kept"
+    #: Spoken text of an interrupted response, waiting for the truncation that
+    #: says what was heard.
+    AWAITING = "awaiting"
+    #: A contentless anchor: takes part in ordering only.
+    SKIPPED = "skipped"
+
+
+# Module-level names: the rules compare statuses by identity, without a class lookup.
+_STAGED: Final = _Status.STAGED
+_READY: Final = _Status.READY
+_KEPT: Final = _Status.KEPT
+_AWAITING: Final = _Status.AWAITING
+_SKIPPED: Final = _Status.SKIPPED
 
 # Lanes are booleans so the hot path can compare a lane with its ``spoken`` flag
 # by identity; ``None`` means no lane yet.
@@ -204,7 +226,6 @@ class _Item:
         "final",
         "has_text",
         "item_id",
-        "kept",
         "lane",
         "lane_fixed",
         "prev",
@@ -220,17 +241,12 @@ class _Item:
         "wanted",
     )
 
-    def __init__(
-        self,
-        item_id: str,
-        seq: int,
-        role: RealtimeTranscriptRole | None,
-        prev: str | None,
-    ) -> None:
+    def __init__(self, item_id: str, role: RealtimeTranscriptRole | None) -> None:
         self.item_id = item_id
-        self.seq = seq
+        # Set by the ordering index (seq when registered, prev when linked).
+        self.seq = 0
         self.role = role
-        self.prev = prev
+        self.prev: str | None = None
         self.rid: str | None = None
         self.resp: _Response | None = None
         self.status = _STAGED
@@ -239,8 +255,6 @@ class _Item:
         # A skipped anchor that a ready item is waiting on (directly or through
         # other anchors); walks that propagate that demand stop at it.
         self.wanted = False
-        # An awaiting-truncation item committed anyway by the "keep" policy.
-        self.kept = False
         self.segs: dict[int, list[str]] | None = None
         # The segment the last delta went to, with its index: the fast path
         # appends to it without a dictionary lookup.
@@ -261,6 +275,11 @@ class _Item:
         self.truncated = False
         self.estimated = False
         self.audio_played_ms: int | None = None
+
+    @property
+    def committable(self) -> bool:
+        status = self.status
+        return status is _READY or status is _KEPT or status is _SKIPPED
 
     def text(self) -> str:
         segs = self.segs
@@ -325,17 +344,15 @@ class TranscriptReducer:
     """
 
     __slots__ = (
-        "_children",
         "_done",
         "_duplicates",
-        "_heap",
         "_keep_unheard",
         "_live",
         "_log",
         "_messages",
+        "_order",
         "_rejected",
         "_responses",
-        "_seq",
         "_view",
     )
 
@@ -349,19 +366,15 @@ class TranscriptReducer:
             raise ValueError(f"unheard_policy must be 'drop' or 'keep', not {unheard_policy!r}")
         self._keep_unheard = unheard_policy == "keep"
         self._log: FilteringBoundLogger = logger if logger is not None else library_logger()
-        # Uncommitted items, in first-seen order (insertion order of the dict).
-        self._live: dict[str, _Item] = {}
         # Resolved items, in resolution order.
         self._done: dict[str, _Done] = {}
+        self._order: CausalOrder[_Item] = CausalOrder(self._done)
+        # Uncommitted items, in first-seen order: the ordering index's own map,
+        # held here too because nearly every rule starts with a lookup in it.
+        self._live = self._order.live
         self._responses: dict[str, _Response] = {}
-        # Predecessor id -> ids of unresolved items naming it, so a resolution
-        # finds what it unblocks without a scan.
-        self._children: dict[str, list[str]] = {}
-        # Committable items as (first-seen sequence, item id). Empty between calls.
-        self._heap: list[tuple[int, str]] = []
         self._messages: list[Message] = []
         self._view: tuple[Message, ...] | None = ()
-        self._seq = 0
         self._rejected = 0
         self._duplicates = 0
 
@@ -433,7 +446,7 @@ class TranscriptReducer:
         pending while it waits for content, for its response to complete, for a
         truncation, or for its predecessor.
         """
-        return tuple(iid for iid, item in self._live.items() if item.status != _SKIPPED)
+        return tuple(iid for iid, item in self._live.items() if item.status is not _SKIPPED)
 
     def item_response_id(self, item_id: str) -> str | None:
         """The response an item belongs to, staged or committed; ``None`` if unknown."""
@@ -471,7 +484,7 @@ class TranscriptReducer:
         iid = item_id.strip()
         item = self._live.get(iid)
         if item is not None:
-            if item.status == _SKIPPED or item.lane is not _SPOKEN or not item.segs:
+            if item.status is _SKIPPED or item.lane is not _SPOKEN or not item.segs:
                 return None
             return item.text()
         done = self._done.get(iid)
@@ -587,7 +600,7 @@ class TranscriptReducer:
         which is how a caller that records its input should do it: the release
         then replays.
         """
-        self._make_roots(self._orphans())
+        self._order.release(self._order.orphans())
         return self._materialize()
 
     def orphan_item_ids(self) -> tuple[str, ...]:
@@ -596,7 +609,7 @@ class TranscriptReducer:
         Pending items and anchors whose predecessor was never observed, or that
         lie on a predecessor cycle.
         """
-        return tuple(item.item_id for item in sorted(self._orphans(), key=lambda i: i.seq))
+        return tuple(item.item_id for item in sorted(self._order.orphans(), key=lambda i: i.seq))
 
     def flush(self) -> tuple[TranscriptChange, ...]:
         """R12: resolve everything that can be resolved at the end of a session.
@@ -607,16 +620,15 @@ class TranscriptReducer:
         never completed stay pending: no text is invented for them. The reducer
         stays usable afterwards.
         """
-        for item in [i for i in self._live.values() if i.status == _AWAITING]:
-            if item.status != _AWAITING:  # settled by the walk of an earlier one
+        for item in [i for i in self._live.values() if i.status is _AWAITING]:
+            if item.status is not _AWAITING:  # settled by the walk of an earlier one
                 continue
-            self._resolve_unheard(item)
-            if item.status == _SKIPPED:
+            if self._resolve_unheard(item) is _SKIPPED:
                 item.wanted = self._has_demanding_child(item)
                 if not item.wanted:
                     continue
             self._demand_from(item)
-        self._make_roots(self._orphans())
+        self._order.release(self._order.orphans())
         return self._materialize()
 
     # -- R1, R1b, R2: items ------------------------------------------------------
@@ -674,7 +686,7 @@ class TranscriptReducer:
                 conflicts.append("role")
             if pid is not None:
                 if item.prev is None and not item.root:
-                    self._set_prev(item, pid)
+                    self._order.link(item, pid)
                 elif item.prev != pid:
                     conflicts.append("previous_item_id")
             if rid is not None:
@@ -691,7 +703,7 @@ class TranscriptReducer:
             and resp.discarded
             and item.rid == rid
             and item.role is _ASSISTANT
-            and item.status != _SKIPPED
+            and item.status is not _SKIPPED
             and not item.has_text
         ):
             self._became_skipped(item)
@@ -720,7 +732,7 @@ class TranscriptReducer:
         """
         item = self._live.get(iid)
         if item is not None:
-            if item.status == _SKIPPED:
+            if item.status is _SKIPPED:
                 return None
             if item.role is not role or (
                 rid is not None and item.rid is not None and item.rid != rid
@@ -729,7 +741,7 @@ class TranscriptReducer:
                 return None
             if pid is not None:
                 if item.prev is None and not item.root:
-                    self._set_prev(item, pid)
+                    self._order.link(item, pid)
                 elif item.prev != pid:
                     self._conflict(kind, iid, "previous_item_id")
             if rid is not None and item.rid is None:
@@ -778,10 +790,10 @@ class TranscriptReducer:
                 return _NO_CHANGES
             if pid is not None:
                 if item.prev is None and not item.root:
-                    self._set_prev(item, pid)
+                    self._order.link(item, pid)
                 elif item.prev != pid:
                     self._conflict("item_skipped", iid, "previous_item_id")
-            if item.status == _SKIPPED:
+            if item.status is _SKIPPED:
                 return _NO_CHANGES
         self._became_skipped(item)
         return self._materialize()
@@ -827,7 +839,7 @@ class TranscriptReducer:
                 item.has_text = True
             elif existing[0] != text:
                 self._conflict("user_transcript_final", iid, "text")
-        if item.status == _STAGED:
+        if item.status is _STAGED:
             self._became_ready(item)
             return self._materialize()
         return _NO_CHANGES
@@ -941,9 +953,9 @@ class TranscriptReducer:
             item.lane_fixed = True
         item.cur = pieces
         item.fast_index = content_index
-        if item.has_text and not item.kept and final is None and item.status <= _READY:
+        if item.has_text and final is None and (item.status is _STAGED or item.status is _READY):
             item.fast_lane = spoken
-        if item.status == _STAGED and resp.completed:
+        if item.status is _STAGED and resp.completed:
             self._became_ready(item)
             return self._materialize()
         return _NO_CHANGES
@@ -1003,7 +1015,7 @@ class TranscriptReducer:
         resp = item.resp
         if resp is None or item.truncated:  # R5(b)
             return _NO_CHANGES
-        if resp.discarded and item.status != _AWAITING and not item.kept:  # R5(c)
+        if resp.discarded and item.status is not _AWAITING and item.status is not _KEPT:  # R5(c)
             if not item.has_text:
                 self._became_skipped(item)
                 return self._materialize()
@@ -1027,7 +1039,7 @@ class TranscriptReducer:
             self._became_skipped(item)
             return self._materialize()
         item.has_text = True
-        if item.status == _AWAITING or (item.status == _STAGED and resp.completed):
+        if item.status is _AWAITING or (item.status is _STAGED and resp.completed):
             self._became_ready(item)
             return self._materialize()
         return _NO_CHANGES
@@ -1109,7 +1121,7 @@ class TranscriptReducer:
         item.fast_lane = None
         if not _blank(event.text):
             item.has_text = True
-        if item.status == _STAGED and resp.completed:
+        if item.status is _STAGED and resp.completed:
             self._became_ready(item)
             return self._materialize()
         return _NO_CHANGES
@@ -1191,7 +1203,7 @@ class TranscriptReducer:
         resp.stop_reason = event.stop_reason
         resp.usage = event.usage
         for item in list(resp.live.values()):
-            if item.status == _STAGED and item.segs:
+            if item.status is _STAGED and item.segs:
                 self._became_ready(item)
         return self._materialize()
 
@@ -1220,12 +1232,12 @@ class TranscriptReducer:
             item.fast_lane = None
             item.seen = None
             status = item.status
-            if status == _SKIPPED:
+            if status is _SKIPPED:
                 continue
             if not item.has_text:
                 self._became_skipped(item)
             elif item.lane is _DISPLAY or item.truncated:
-                if status != _READY:
+                if status is not _READY and status is not _KEPT:
                     self._became_ready(item)
             else:
                 self._became_awaiting(item)
@@ -1248,13 +1260,12 @@ class TranscriptReducer:
             return _NO_CHANGES
         iid, rid = ids
         item = self._live.get(iid)
-        if item is None or item.status != _AWAITING:
+        if item is None or item.status is not _AWAITING:
             return _NO_CHANGES
         if item.rid != rid:
             self._conflict(kind, iid, "response_id")
             return _NO_CHANGES
-        item.kept = True
-        self._became_ready(item)
+        self._became_ready(item, _KEPT)
         return self._materialize()
 
     def _on_orphans_released(self, event: OrphansReleased) -> _Changes:
@@ -1269,7 +1280,7 @@ class TranscriptReducer:
         if not (isinstance(ids, tuple) and _all_str(*ids)):
             return self._reject("orphans_released", "a field has the wrong type")
         live = self._live
-        self._make_roots(item for iid in ids if (item := live.get(iid.strip())) is not None)
+        self._order.release(item for iid in ids if (item := live.get(iid.strip())) is not None)
         return self._materialize()
 
     # -- state transitions ---------------------------------------------------------
@@ -1287,40 +1298,25 @@ class TranscriptReducer:
         role: RealtimeTranscriptRole | None,
         rid: str | None,
     ) -> _Item:
-        item = _Item(iid, self._seq, role, None)
-        self._seq += 1
-        self._live[iid] = item
+        item = _Item(iid, role)
+        self._order.add(item)
         if pid is not None:
-            self._set_prev(item, pid)
+            self._order.link(item, pid)
         if rid is not None:
             self._attach(item, rid)
         return item
-
-    def _set_prev(self, item: _Item, pid: str) -> None:
-        item.prev = pid
-        if pid not in self._done:
-            kids = self._children.get(pid)
-            if kids is None:
-                self._children[pid] = [item.item_id]
-            else:
-                kids.append(item.item_id)
 
     def _attach(self, item: _Item, rid: str) -> None:
         resp = self._response(rid)
         # Share the record's string: one copy per response, not per item.
         item.rid = resp.response_id
         item.resp = resp
-        if item.role is _ASSISTANT and item.status != _SKIPPED:
+        if item.role is _ASSISTANT and item.status is not _SKIPPED:
             resp.live[item.item_id] = item
 
-    def _push_if_committable(self, item: _Item) -> None:
-        prev = item.prev
-        if item.root or prev is None or prev in self._done:
-            heapq.heappush(self._heap, (item.seq, item.item_id))
-
-    def _became_ready(self, item: _Item) -> None:
-        item.status = _READY
-        self._push_if_committable(item)
+    def _became_ready(self, item: _Item, status: _Status = _READY) -> None:
+        item.status = status
+        self._order.offer(item)
         self._demand_from(item)
 
     def _became_skipped(self, item: _Item) -> None:
@@ -1337,38 +1333,28 @@ class TranscriptReducer:
         item.final = None
         item.has_text = False
         item.fast_lane = None
-        self._push_if_committable(item)
+        self._order.offer(item)
 
     def _became_awaiting(self, item: _Item) -> None:
         item.status = _AWAITING
         if self._has_demanding_child(item):
-            self._resolve_unheard(item)
-            if item.status == _SKIPPED:
+            if self._resolve_unheard(item) is _SKIPPED:
                 item.wanted = True
             self._demand_from(item)
 
-    def _resolve_unheard(self, item: _Item) -> None:
+    def _resolve_unheard(self, item: _Item) -> _Status:
+        """Settle an item awaiting its truncation by the unheard policy; return its new status."""
         if self._keep_unheard:
-            item.kept = True
-            item.status = _READY
-            self._push_if_committable(item)
+            item.status = _KEPT
+            self._order.offer(item)
         else:
             self._set_skipped(item)
+        return item.status
 
     def _has_demanding_child(self, item: _Item) -> bool:
-        kids = self._children.get(item.item_id)
-        if not kids:
-            return False
-        live = self._live
-        iid = item.item_id
-        for kid in kids:
-            child = live.get(kid)
-            if (
-                child is not None
-                and not child.root
-                and child.prev == iid
-                and (child.status == _READY or (child.status == _SKIPPED and child.wanted))
-            ):
+        for child in self._order.children(item):
+            status = child.status
+            if status is _READY or status is _KEPT or (status is _SKIPPED and child.wanted):
                 return True
         return False
 
@@ -1382,67 +1368,15 @@ class TranscriptReducer:
         above it was handled when it was marked). Each item is marked at most
         once, so the walks cost O(1) amortized per item.
         """
-        live = self._live
-        node = item
-        while not node.root and node.prev is not None:
-            parent = live.get(node.prev)
-            if parent is None:
-                return
+        for parent in self._order.ancestors(item):
             status = parent.status
-            if status == _AWAITING:
-                self._resolve_unheard(parent)
-                if parent.status == _SKIPPED:
+            if status is _AWAITING:
+                if self._resolve_unheard(parent) is _SKIPPED:
                     parent.wanted = True
-            elif status == _SKIPPED and not parent.wanted:
+            elif status is _SKIPPED and not parent.wanted:
                 parent.wanted = True
             else:
                 return
-            node = parent
-
-    def _orphans(self) -> list[_Item]:
-        live = self._live
-        done = self._done
-        roots: list[_Item] = []
-        for item in live.values():
-            prev = item.prev
-            if not item.root and prev is not None and prev not in live and prev not in done:
-                roots.append(item)
-        # Cycles: each unresolved item has at most one predecessor, so a walk
-        # from every item, remembering finished ones, finds them in O(n).
-        finished: set[str] = set()
-        for start in live.values():
-            if start.item_id in finished:
-                continue
-            path: list[_Item] = []
-            on_path: dict[str, int] = {}
-            node: _Item | None = start
-            while node is not None and node.item_id not in finished:
-                position = on_path.get(node.item_id)
-                if position is not None:
-                    roots.extend(path[position:])
-                    break
-                on_path[node.item_id] = len(path)
-                path.append(node)
-                if node.root or node.prev is None:
-                    break
-                node = live.get(node.prev)
-            finished.update(on_path)
-        return roots
-
-    def _make_roots(self, items: Iterable[_Item]) -> None:
-        for item in items:
-            if item.root:
-                continue
-            item.root = True
-            prev = item.prev
-            if prev is not None:
-                kids = self._children.get(prev)
-                if kids is not None and item.item_id in kids:
-                    kids.remove(item.item_id)
-                    if not kids:
-                        del self._children[prev]
-            if item.status == _READY or item.status == _SKIPPED:
-                self._push_if_committable(item)
 
     # -- R10: materialization --------------------------------------------------------
 
@@ -1451,38 +1385,31 @@ class TranscriptReducer:
 
         An item can commit when it is ready (or is a skipped anchor) and its
         predecessor has resolved, or it has none, or it was released as a root.
-        Committing an item can make its children committable; they join the
-        heap, so a whole chain commits in one call, in causal order, and
-        otherwise in first-seen order. Consecutive assistant items of the same
-        response committed here form one :class:`AssistantMessage` (anchors and
-        blank items between them do not break the run); the response's usage
-        goes on its first message only. A ready item whose text is blank
-        resolves without a message.
+        Committing an item can make its children committable; the ordering
+        index queues them, so a whole chain commits in one call, in causal
+        order, and otherwise in first-seen order. Consecutive assistant items
+        of the same response committed here form one :class:`AssistantMessage`
+        (anchors and blank items between them do not break the run); the
+        response's usage goes on its first message only. A ready item whose
+        text is blank resolves without a message.
         """
-        heap = self._heap
-        if not heap:
+        order = self._order
+        if not order.has_queued():
             return _NO_CHANGES
-        live = self._live
         messages = self._messages
         changes: list[TranscriptChange] = []
         group: _Response | None = None
         group_ids: list[str] = []
         group_blocks: list[Block] = []
-        while heap:
-            _, iid = heapq.heappop(heap)
-            item = live.get(iid)
-            if item is None:  # pushed twice and already resolved
-                continue
-            status = item.status
-            if status == _SKIPPED:
+        while (item := order.pop()) is not None:
+            if item.status is _SKIPPED:
                 self._resolve(item, -1, 0)
-                continue
-            if status != _READY:
                 continue
             text = item.text()
             if _blank(text):
                 self._resolve(item, -1, 0)
                 continue
+            iid = item.item_id
             if item.role is _USER:
                 if group is not None:
                     changes.append(self._commit_group(group, group_ids, group_blocks))
@@ -1540,23 +1467,11 @@ class TranscriptReducer:
 
     def _resolve(self, item: _Item, message_index: int, block_index: int) -> None:
         iid = item.item_id
-        del self._live[iid]
         resp = item.resp
         if resp is not None:
             resp.live.pop(iid, None)
         self._done[iid] = _Done(item.role, item.rid, message_index, block_index)
-        kids = self._children.pop(iid, None)
-        if kids:
-            live = self._live
-            for kid in kids:
-                child = live.get(kid)
-                if (
-                    child is not None
-                    and not child.root
-                    and child.prev == iid
-                    and (child.status == _READY or child.status == _SKIPPED)
-                ):
-                    heapq.heappush(self._heap, (child.seq, kid))
+        self._order.resolve(item)
 
     # -- logging ---------------------------------------------------------------------
 
