@@ -22,6 +22,7 @@ import attrs
 
 from . import public
 from ._errors import SubscriberLagged
+from ._wakeup import Wakeup
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -110,9 +111,8 @@ class Subscription:
         "_next_checkpoint",
         "_pending_drop_ms",
         "_pending_drops",
-        "_receivers_waiting",
         "_space",
-        "_waiter",
+        "_wakeup",
     )
 
     def __init__(
@@ -144,9 +144,8 @@ class Subscription:
         self._last_drop_seq = -1
         self._failure: SubscriberLagged | None = None
         self._ended = False
-        # One event all waiting readers share: set when something is queued.
-        self._waiter: anyio.Event | None = None
-        self._receivers_waiting = 0
+        # What waiting readers wait on, made once: the session wakes them when it queues.
+        self._wakeup = Wakeup()
         self._space: anyio.Event | None = None
         self._delivered = 0
         # receive() yields to the scheduler before returning this delivery.
@@ -177,7 +176,7 @@ class Subscription:
             delivered=self._delivered,
             dropped_media=self._dropped,
             flushed_media=self._flushed,
-            tasks_waiting_receive=self._receivers_waiting,
+            tasks_waiting_receive=self._wakeup.waiting,
         )
 
     def receive_nowait(self) -> public.RealtimeEvent:
@@ -248,36 +247,21 @@ class Subscription:
         if self._delivered >= self._next_checkpoint:
             await anyio.lowlevel.checkpoint()
             self._next_checkpoint = self._delivered + _EVENTS_PER_CHECKPOINT
-        while True:
-            try:
-                return self.receive_nowait()
-            except anyio.WouldBlock:
-                waiter = self._waiter
-                if waiter is None:
-                    waiter = self._waiter = anyio.Event()
-                self._receivers_waiting += 1
-                try:
-                    await waiter.wait()
-                finally:
-                    self._receivers_waiting -= 1
-                self._next_checkpoint = self._delivered + _EVENTS_PER_CHECKPOINT
+        # Checked and waited on without a yield in between, so no wake-up is
+        # missed; a woken reader looks again, as another may have taken the event.
+        while not (self._control or self._media or self._ended or self._failure is not None):
+            await self._wakeup.wait()
+            self._next_checkpoint = self._delivered + _EVENTS_PER_CHECKPOINT
+        return self.receive_nowait()
 
     def __aiter__(self) -> Self:
         return self
 
     async def __anext__(self) -> public.RealtimeEvent:
-        # Fast path for the common case: control events queued, no media and no
-        # drop marker to interleave. Everything else goes through receive().
-        control = self._control
-        if (
-            control
-            and not self._media
-            and not self._pending_drops
-            and self._delivered < self._next_checkpoint
-            and self._space is None
-        ):
-            self._delivered += 1
-            return control.popleft()[1]
+        # Fast path: something queued (control or media) and no schedule point
+        # due, so no coroutine to enter. receive_nowait() merges the lanes.
+        if (self._control or self._media) and self._delivered < self._next_checkpoint:
+            return self.receive_nowait()
         try:
             return await self.receive()
         except anyio.EndOfStream:
@@ -340,10 +324,7 @@ class Subscription:
             space.set()
 
     def _wake(self) -> None:
-        waiter = self._waiter
-        if waiter is not None:
-            self._waiter = None
-            waiter.set()
+        self._wakeup.wake_all()
 
 
 @final
@@ -449,10 +430,7 @@ class Fanout:
                         lagged = []
                     lagged.append(sub)
                     continue
-            waiter = sub._waiter
-            if waiter is not None:
-                sub._waiter = None
-                waiter.set()
+            sub._wakeup.wake_all()
         if lagged is not None:
             for sub in lagged:
                 self.remove(sub)
@@ -480,10 +458,7 @@ class Fanout:
                 self.media_dropped += 1
             else:
                 queue.append(entry)
-            waiter = sub._waiter
-            if waiter is not None:
-                sub._waiter = None
-                waiter.set()
+            sub._wakeup.wake_all()
 
     def flush_media(self, response_id: str | None) -> None:
         """Discard queued media of ``response_id`` (of every response if ``None``)."""
