@@ -449,40 +449,62 @@ class RealtimeSession(anyio.AsyncContextManagerMixin):
                 await self._provider_events.aclose()
 
     async def _consume(self) -> tuple[str, str | None, BaseException | None]:
+        try:
+            while True:
+                # One cancel scope per orphan timeout, not per event: its deadline
+                # is the orphan deadline, armed when items start pending, and only
+                # the receive waits under it. It ends the receive when due.
+                with anyio.CancelScope(deadline=self._orphan_due()) as timer:
+                    stop = await self._consume_until(timer)
+                    if stop is not None:
+                        return stop
+                self._check_orphans()
+        except anyio.EndOfStream:
+            return "provider_closed", None, None
+        except Exception as exc:
+            self._log.error("provider_stream_failed", exc_info=exc)
+            return "failed", f"provider stream failed: {type(exc).__name__}: {exc}", exc
+
+    async def _consume_until(
+        self, timer: anyio.CancelScope
+    ) -> tuple[str, str | None, BaseException | None] | None:
+        """Dispatch batches of events until the session is to stop, or ``timer`` is due (``None``)."""
         stream = self._provider_events
         receive_nowait: Callable[[], ev.RealtimeSessionEvent] | None = getattr(
             stream, "receive_nowait", None
         )
         dispatch = self._dispatch
         fanout = self._fanout
-        try:
-            while True:
-                deadline = self._orphan_deadline
-                if deadline is None:
-                    dispatch(await stream.receive())
-                else:
-                    with anyio.move_on_at(deadline):
-                        dispatch(await stream.receive())
-                if receive_nowait is not None:
-                    for _ in range(_BATCH):
-                        if self._stop is not None:
-                            break
-                        try:
-                            event = receive_nowait()
-                        except anyio.WouldBlock:
-                            break
-                        dispatch(event)
-                fanout.flush()
-                if self._stop is not None:
-                    return self._stop
-                self._check_orphans()
-                if fanout.backpressure_blocked:
-                    await fanout.wait_for_backpressure(self._config.backpressure_timeout_s)
-        except anyio.EndOfStream:
-            return "provider_closed", None, None
-        except Exception as exc:
-            self._log.error("provider_stream_failed", exc_info=exc)
-            return "failed", f"provider stream failed: {type(exc).__name__}: {exc}", exc
+        while True:
+            dispatch(await stream.receive())
+            if receive_nowait is not None:
+                for _ in range(_BATCH):
+                    if self._stop is not None:
+                        break
+                    try:
+                        event = receive_nowait()
+                    except anyio.WouldBlock:
+                        break
+                    dispatch(event)
+            fanout.flush()
+            if self._stop is not None:
+                return self._stop
+            if self._orphan_deadline is None:
+                self._check_orphans()  # arms the deadline once items are pending
+                due = self._orphan_due()
+                if due != math.inf:
+                    timer.deadline = due
+            if timer.cancel_called:
+                return None  # due while this batch ran
+            if fanout.backpressure_blocked:
+                # A wait for a subscriber is no receive: the timer waits with it.
+                timer.deadline = math.inf
+                await fanout.wait_for_backpressure(self._config.backpressure_timeout_s)
+                timer.deadline = self._orphan_due()
+
+    def _orphan_due(self) -> float:
+        deadline = self._orphan_deadline
+        return math.inf if deadline is None else deadline
 
     def _finish(self, reason: str, error: str | None, cause: BaseException | None) -> None:
         """End the session. Synchronous, so it completes even under cancellation.
@@ -1009,7 +1031,8 @@ class RealtimeSession(anyio.AsyncContextManagerMixin):
     def _check_orphans(self) -> None:
         """Release items waiting on a predecessor that never came, after the timeout.
 
-        Checked once per batch, never per event. This is the one timed decision
+        Called to arm the deadline (when items start pending) and when it is due,
+        never per event. This is the one timed decision
         of the transcript lane: it is recorded as ``OrphansReleased``, so a replay
         of the recording releases the same items at the same point.
         """
