@@ -8,7 +8,10 @@ bulk of a voice session's traffic). Decoding audio includes its base64, which
 (``to_json`` / ``from_json``) stand beside a baseline measured in the same run:
 the standard library's ``json.dumps`` / ``json.loads`` of the same plain dicts,
 which is the floor cost of writing or reading that JSON at all. The dict-level
-figures (``to_dict`` / ``from_dict``, no JSON text) are reported too.
+figures (``to_dict`` / ``from_dict``, no JSON text) are reported too, and
+``parse_per_s``, the codec's strict JSON parse alone (duplicate keys and the
+non-finite constants refused): with ``decode_dict_per_s`` it splits
+``from_json`` into parsing and structuring.
 
 Each figure is reported as the min, median and max of several timed passes
 after one warm-up pass, with the garbage collector paused during a pass, as
@@ -25,6 +28,7 @@ set. ``run(quick=True)`` returns the same records to a driver.
 from __future__ import annotations
 
 import argparse
+import functools
 import gc
 import json
 import random
@@ -32,7 +36,7 @@ import statistics
 import time
 from typing import TYPE_CHECKING, Any
 
-from realtime_session import codec
+from realtime_session import _json, codec
 from realtime_session import events as ev
 from realtime_session import transcript as tr
 
@@ -180,6 +184,12 @@ def _measure(name: str, events: list[ev.RealtimeSessionEvent], *, quick: bool) -
     )
     record["decode_dict_per_s"] = _spread(
         [_rate(codec.from_dict, dicts, passes) for _ in range(repeats)]
+    )
+    record["parse_per_s"] = _spread(
+        [
+            _rate(functools.partial(_json.parse, unique_keys=True), texts, passes)
+            for _ in range(repeats)
+        ]
     )
     return record
 
