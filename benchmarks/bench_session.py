@@ -1,35 +1,60 @@
-"""Session benchmarks: delta throughput against two same-process baselines, fan-out, control latency.
+"""Session benchmarks: both feeds and both lanes, each beside baselines fed the same way.
 
-Every figure is the median of several timed runs after a warm-up, measured in one
-process per backend, each beside its baseline from the same run:
+Two feeds, never compared with each other:
 
-* ``naive``: the pipeline most frameworks ship, two anyio memory-stream hops
-  with ``await send()`` and ``async for``, doing no work at all;
-* ``floor``: the same two hops with ``send_nowait`` and batch drains, the
-  cheapest Python pipeline of this shape, also doing no work.
+* ``awaited``: ``await send.send(event)`` per event, one at a time, as a live
+  provider connection delivers them;
+* ``burst``: events pre-queued with ``send_nowait`` (the producer waits only
+  while the 256-deep stream is full), as a replayed recording arrives.
 
-The session does real work on top of its hops (reducer, projection, fan-out).
+Three pipelines, each fed both ways with the same list of events:
 
-Run: ``python benchmarks/bench_session.py [--quick] [--backend asyncio|uvloop|trio]``
+* ``naive``: producer → stream → relay → stream → reader, each hop ``await
+  send()`` and ``async for``: the pipeline most frameworks ship, doing no work;
+* ``floor``: the same two hops with ``*_nowait`` and batch drains, the cheapest
+  Python pipeline of this shape, also doing no work;
+* ``session``: producer → provider stream → ``RealtimeSession`` → one
+  subscription, doing the session's real work (reducer, projection, lanes).
+
+Two lanes: ``text`` (text deltas, 100 per item, each item's response completed)
+and ``audio`` (20 ms chunks, 50 per response, each response completed).
+
+Every repeat runs the three pipelines back to back, in a rotating order; each
+figure is the min/median/max of the repeats, and each ratio (session over naive,
+session over floor) is taken within one repeat, between pipelines fed the same
+way, before its min/median/max.
+
+Also, on one feed each, with min/median/max of repeats: ``fanout`` (bursts to 1,
+10 and 100 subscribers) and ``control_latency`` (a ``TurnCompleted``'s latency
+to a live reader while audio floods in and a second subscriber never reads;
+every completion and every chunk must reach the live reader). ``session_memory``
+(asyncio only) is the memory the whole session retains as a call grows, traced
+with ``tracemalloc``, beside the same messages built directly.
+
+Run: ``python benchmarks/bench_session.py [--quick] [--backend NAME]``; it prints JSON.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib.util
 import json
 import logging
-import statistics
 import sys
 import time
-from typing import TYPE_CHECKING, Any
+import tracemalloc
+from typing import TYPE_CHECKING, Any, Final
 
 import anyio
 import anyio.abc
+import anyio.lowlevel
 import structlog
+from figures import percentile, spread
 
 from realtime_session import RealtimeSession, SessionConfig, public
 from realtime_session import events as ev
+from realtime_session.transcript import AssistantMessage, TranscriptBlock
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Sequence
@@ -40,11 +65,19 @@ BACKENDS: dict[str, tuple[str, dict[str, Any]]] = {
     "asyncio+uvloop": ("asyncio", {"use_uvloop": True}),
     "trio": ("trio", {}),
 }
-_BATCH = 256
+FEEDS: Final = ("awaited", "burst")
+LANES: Final = ("text", "audio")
+PIPELINES: Final = ("naive", "floor", "session")
+_BATCH: Final = 256
+_STREAM: Final = 256
+# 20 ms of 24 kHz mono PCM16.
+CHUNK: Final = ev.RealtimeAudioChunk(data=bytes(960))
+# 100 ms of it, as a spoken delta of the memory benchmark carries.
+CHUNK_100MS: Final = ev.RealtimeAudioChunk(data=bytes(4_800))
 
 
-def delta_events(count: int, per_item: int = 100) -> list[ev.RealtimeSessionEvent]:
-    """Text deltas, ``per_item`` per item and response, each response completed."""
+def text_events(count: int, per_item: int = 100) -> list[ev.RealtimeSessionEvent]:
+    """``count`` text deltas, ``per_item`` per item, each item's response completed."""
     events: list[ev.RealtimeSessionEvent] = []
     previous: str | None = None
     for index in range(count):
@@ -65,11 +98,29 @@ def delta_events(count: int, per_item: int = 100) -> list[ev.RealtimeSessionEven
     return events
 
 
+def audio_events(count: int, per_response: int = 50) -> list[ev.RealtimeSessionEvent]:
+    """``count`` 20 ms audio chunks, ``per_response`` per response, each response completed."""
+    events: list[ev.RealtimeSessionEvent] = []
+    for index in range(count):
+        turn = index // per_response
+        response_id = f"resp-{turn}"
+        events.append(ev.OutputAudioChunk(chunk=CHUNK, response_id=response_id, item_id=f"a{turn}"))
+        if index % per_response == per_response - 1:
+            events.append(ev.TurnCompleted(response_id=response_id))
+    return events
+
+
+LANE_EVENTS: Final[dict[str, Callable[[int], list[ev.RealtimeSessionEvent]]]] = {
+    "text": text_events,
+    "audio": audio_events,
+}
+
+
 async def _produce(
-    send: anyio.abc.ObjectSendStream[Any], items: Sequence[object], nowait: bool
+    send: anyio.abc.ObjectSendStream[Any], items: Sequence[object], feed: str
 ) -> None:
     async with send:
-        if not nowait:
+        if feed == "awaited":
             for item in items:
                 await send.send(item)
             return
@@ -81,10 +132,10 @@ async def _produce(
                 await send.send(item)
 
 
-async def naive_pipeline(items: Sequence[object]) -> float:
-    """Producer → stream → relay → stream → consumer, one awaited hop per item."""
-    send1, receive1 = anyio.create_memory_object_stream[object](256)
-    send2, receive2 = anyio.create_memory_object_stream[object](256)
+async def naive_pipeline(items: Sequence[object], feed: str) -> float:
+    """Producer → stream → relay → stream → reader, one awaited hop per item."""
+    send1, receive1 = anyio.create_memory_object_stream[object](_STREAM)
+    send2, receive2 = anyio.create_memory_object_stream[object](_STREAM)
     count = 0
 
     async def relay() -> None:
@@ -102,7 +153,7 @@ async def naive_pipeline(items: Sequence[object]) -> float:
     async with anyio.create_task_group() as task_group:
         task_group.start_soon(consume)
         task_group.start_soon(relay)
-        task_group.start_soon(_produce, send1, items, False)
+        task_group.start_soon(_produce, send1, items, feed)
     elapsed = time.perf_counter() - start
     assert count == len(items)
     return elapsed
@@ -126,10 +177,10 @@ async def _drain(
                 return
 
 
-async def floor_pipeline(items: Sequence[object]) -> float:
+async def floor_pipeline(items: Sequence[object], feed: str) -> float:
     """The same two hops with ``*_nowait`` and bounded batch drains."""
-    send1, receive1 = anyio.create_memory_object_stream[object](256)
-    send2, receive2 = anyio.create_memory_object_stream[object](256)
+    send1, receive1 = anyio.create_memory_object_stream[object](_STREAM)
+    send2, receive2 = anyio.create_memory_object_stream[object](_STREAM)
     count = 0
     pending: list[object] = []
 
@@ -166,19 +217,24 @@ async def floor_pipeline(items: Sequence[object]) -> float:
     async with anyio.create_task_group() as task_group:
         task_group.start_soon(consume)
         task_group.start_soon(relay)
-        task_group.start_soon(_produce, send1, items, True)
+        task_group.start_soon(_produce, send1, items, feed)
     elapsed = time.perf_counter() - start
     assert count == len(items)
     return elapsed
 
 
-async def session_pipeline(items: Sequence[ev.RealtimeSessionEvent], subscribers: int = 1) -> float:
+async def session_pipeline(
+    items: Sequence[ev.RealtimeSessionEvent], feed: str, subscribers: int = 1
+) -> float:
     """Producer → provider stream → session → ``subscribers`` readers, each reading everything."""
-    send, receive = anyio.create_memory_object_stream[ev.RealtimeSessionEvent](256)
+    send, receive = anyio.create_memory_object_stream[ev.RealtimeSessionEvent](_STREAM)
     counts = [0] * subscribers
     start = time.perf_counter()
     async with RealtimeSession(receive) as session:
-        subscriptions = [session.events() for _ in range(subscribers)]
+        # Bursts can reach a reader several batches at a time (trio may run the
+        # actor again before it): room for four, so that every reader moves every
+        # event, as the baselines' readers do.
+        subscriptions = [session.events(media_buffer=4 * _BATCH) for _ in range(subscribers)]
 
         async def consume(index: int) -> None:
             seen = 0
@@ -189,91 +245,106 @@ async def session_pipeline(items: Sequence[ev.RealtimeSessionEvent], subscribers
         async with anyio.create_task_group() as task_group:
             for index in range(subscribers):
                 task_group.start_soon(consume, index)
-            task_group.start_soon(_produce, send, items, True)
+            task_group.start_soon(_produce, send, items, feed)
     elapsed = time.perf_counter() - start
-    published = session.stats.published
-    assert all(count == published for count in counts), (counts, published)
+    stats = session.stats
+    # Measure only work that is right: every reader got everything, nothing dropped.
+    assert all(count == stats.published for count in counts), (counts, stats.published)
+    assert stats.media_dropped == 0, stats
     return elapsed
 
 
-async def _median_rate(run: Callable[[], Awaitable[float]], count: int, repeats: int) -> float:
-    await run()  # warm-up
-    rates = [count / await run() for _ in range(repeats)]
-    return statistics.median(rates)
+_RUNNERS: Final[dict[str, Callable[[Sequence[Any], str], Awaitable[float]]]] = {
+    "naive": naive_pipeline,
+    "floor": floor_pipeline,
+    "session": session_pipeline,
+}
 
 
-async def delta_throughput(quick: bool) -> Record:
-    events = delta_events(20_000 if quick else 100_000)
-    deltas = [e for e in events if isinstance(e, ev.OutputTextDeltaForItem)]
-    repeats = 3 if quick else 5
-    naive = await _median_rate(lambda: naive_pipeline(deltas), len(deltas), repeats)
-    floor = await _median_rate(lambda: floor_pipeline(deltas), len(deltas), repeats)
-    rate = await _median_rate(lambda: session_pipeline(events), len(deltas), repeats)
+async def throughput(lane: str, feed: str, count: int, repeats: int) -> Record:
+    """Events per second through the three pipelines, fed ``feed``-wise, ``repeats`` times."""
+    events = LANE_EVENTS[lane](count)
+    for name in PIPELINES:  # warm-up
+        await _RUNNERS[name](events[: len(events) // 10], feed)
+    rates: dict[str, list[float]] = {name: [] for name in PIPELINES}
+    for attempt in range(repeats):
+        # Rotate the order, so that no pipeline always runs right after the same one.
+        order = PIPELINES[attempt % 3 :] + PIPELINES[: attempt % 3]
+        for name in order:
+            gc.collect()
+            rates[name].append(len(events) / await _RUNNERS[name](events, feed))
+    session = rates["session"]
     return {
-        "name": "delta_throughput",
-        "events": len(deltas),
-        "events_per_s": round(rate),
-        "naive_events_per_s": round(naive),
-        "floor_events_per_s": round(floor),
-        "ratio_vs_naive": round(rate / naive, 2),
-        "ratio_vs_floor": round(rate / floor, 2),
+        "name": "throughput",
+        "lane": lane,
+        "feed": feed,
+        "events": len(events),
+        "repeats": repeats,
+        "session_events_per_s": spread(session, 0),
+        "naive_events_per_s": spread(rates["naive"], 0),
+        "floor_events_per_s": spread(rates["floor"], 0),
+        "session_us_per_event": spread([1e6 / rate for rate in session], 2),
+        "session_over_naive": spread(
+            [s / n for s, n in zip(session, rates["naive"], strict=True)], 2
+        ),
+        "session_over_floor": spread(
+            [s / f for s, f in zip(session, rates["floor"], strict=True)], 2
+        ),
     }
 
 
-async def fanout(quick: bool) -> list[Record]:
+async def fanout(count: int, repeats: int) -> list[Record]:
     records: list[Record] = []
     for subscribers in (1, 10, 100):
-        count = (20_000 if quick else 50_000) // (1 if subscribers < 100 else 4)
-        events = delta_events(count)
-        repeats = 3 if quick else 5
-        rate = await _median_rate(
-            lambda events=events, n=subscribers: session_pipeline(events, n),  # type: ignore[misc]
-            count,
-            repeats,
-        )
+        events = text_events(count // (1 if subscribers < 100 else 4))
+        await session_pipeline(events[: len(events) // 10], "burst", subscribers)
+        rates = []
+        for _ in range(repeats):
+            gc.collect()
+            rates.append(len(events) / await session_pipeline(events, "burst", subscribers))
         records.append(
             {
                 "name": "fanout",
+                "lane": "text",
+                "feed": "burst",
                 "subscribers": subscribers,
-                "events": count,
-                "events_per_s_per_subscriber": round(rate),
+                "events": len(events),
+                "repeats": repeats,
+                "events_per_s_per_subscriber": spread(rates, 0),
             }
         )
     return records
 
 
-async def control_latency(quick: bool) -> Record:
-    """``TurnCompleted`` latency while audio floods in and one media subscriber is stalled."""
-    turns = 100 if quick else 300
-    chunks_per_turn = 50
-    chunk = ev.RealtimeAudioChunk(data=bytes(960))
+async def _control_latency_once(turns: int, chunks_per_turn: int) -> dict[str, float]:
     sent_at: dict[str, float] = {}
     latencies: list[float] = []
-    send, receive = anyio.create_memory_object_stream[ev.RealtimeSessionEvent](256)
+    audio = 0
+    send, receive = anyio.create_memory_object_stream[ev.RealtimeSessionEvent](_STREAM)
     async with RealtimeSession(receive, config=SessionConfig(media_buffer=64)) as session:
         stalled = session.events()  # never read: its media lane drops
-        reader = session.events()
+        reader = session.events(media_buffer=_STREAM)
 
         async def read() -> None:
+            nonlocal audio
             async for event in reader:
-                if isinstance(event, public.TurnCompleted):
-                    latencies.append(time.perf_counter() - sent_at[event.response_id])  # noqa: PERF401
+                if isinstance(event, public.OutputAudioChunk):
+                    audio += 1
+                elif isinstance(event, public.TurnCompleted):
+                    latencies.append(time.perf_counter() - sent_at[event.response_id])
 
         async def flood() -> None:
             async with send:
                 for turn in range(turns):
                     response_id = f"r{turn}"
                     for index in range(chunks_per_turn):
-                        audio = ev.OutputAudioChunk(
-                            chunk=chunk,
-                            response_id=response_id,
-                            item_id=f"a{turn}",
-                            content_index=0,
+                        chunk = ev.OutputAudioChunk(
+                            chunk=CHUNK, response_id=response_id, item_id=f"a{turn}"
                         )
                         try:
-                            send.send_nowait(audio)
+                            send.send_nowait(chunk)
                         except anyio.WouldBlock:
-                            await send.send(audio)
+                            await send.send(chunk)
                         if index % 10 == 9:
                             await anyio.lowlevel.checkpoint()
                     sent_at[response_id] = time.perf_counter()
@@ -282,23 +353,164 @@ async def control_latency(quick: bool) -> Record:
         async with anyio.create_task_group() as task_group:
             task_group.start_soon(read)
             task_group.start_soon(flood)
-        dropped = stalled.dropped_media
+        stalled_dropped = stalled.dropped_media
+        reader_dropped = reader.dropped_media
         await stalled.aclose()
+    # The figure means something only if the live reader lost nothing.
+    assert len(latencies) == turns, f"{len(latencies)} of {turns} completions arrived"
+    assert audio == turns * chunks_per_turn, f"{audio} of {turns * chunks_per_turn} chunks arrived"
+    assert reader_dropped == 0, f"the live reader's media lane dropped {reader_dropped}"
+    assert stalled_dropped > 0, "the stalled subscriber was never overrun"
     latencies.sort()
     return {
-        "name": "control_latency",
-        "turns": turns,
-        "audio_chunks": turns * chunks_per_turn,
-        "p50_ms": round(statistics.median(latencies) * 1000, 3),
-        "p99_ms": round(latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000, 3),
-        "media_dropped": dropped,
+        "p50_ms": percentile(latencies, 0.5) * 1000,
+        "p99_ms": percentile(latencies, 0.99) * 1000,
+        "max_ms": latencies[-1] * 1000,
+        "stalled_dropped": stalled_dropped,
     }
 
 
-async def _run_backend(quick: bool) -> list[Record]:
-    records: list[Record] = [await delta_throughput(quick)]
-    records.extend(await fanout(quick))
-    records.append(await control_latency(quick))
+async def control_latency(turns: int, repeats: int) -> Record:
+    """``TurnCompleted`` latency to a live reader while audio floods in (bursts of 10
+    chunks) and a second subscriber never reads."""
+    chunks_per_turn = 50
+    runs = [await _control_latency_once(turns, chunks_per_turn) for _ in range(repeats)]
+    return {
+        "name": "control_latency",
+        "lane": "audio",
+        "feed": "burst",
+        "turns": turns,
+        "samples_per_repeat": turns,
+        "audio_chunks": turns * chunks_per_turn,
+        "repeats": repeats,
+        "completions_arrived": "all",
+        "live_reader_dropped": 0,
+        "p50_ms": spread([run["p50_ms"] for run in runs], 3),
+        "p99_ms": spread([run["p99_ms"] for run in runs], 3),
+        "max_ms": spread([run["max_ms"] for run in runs], 3),
+        "stalled_subscriber_dropped": spread([run["stalled_dropped"] for run in runs], 0),
+    }
+
+
+def _spoken_call(items: int, deltas_per_item: int, first: int = 0) -> list[ev.RealtimeSessionEvent]:
+    """A spoken answer per item: each delta with its 100 ms of audio, then the completion."""
+    events: list[ev.RealtimeSessionEvent] = []
+    for k in range(first, first + items):
+        item, response = f"item_{k:05d}", f"resp_{k:05d}"
+        previous = f"item_{k - 1:05d}" if k else None
+        for n in range(deltas_per_item):
+            events.append(
+                ev.OutputAudioTranscriptDeltaForItem(
+                    response_id=response,
+                    delta_id=f"evt_{k:05d}_{n:03d}",
+                    item_id=item,
+                    previous_item_id=previous,
+                    delta="word ",
+                )
+            )
+            events.append(
+                ev.OutputAudioChunk(chunk=CHUNK_100MS, response_id=response, item_id=item)
+            )
+        events.append(ev.TurnCompleted(response_id=response))
+    return events
+
+
+def _messages(items: int, deltas_per_item: int) -> list[AssistantMessage]:
+    return [
+        AssistantMessage(
+            response_id=f"resp_{k:05d}",
+            item_ids=(f"item_{k:05d}",),
+            blocks=(TranscriptBlock(item_id=f"item_{k:05d}", text="word " * deltas_per_item),),
+            stop_reason=ev.StopReason.END_TURN,
+            usage=ev.Usage(),
+        )
+        for k in range(items)
+    ]
+
+
+def _traced() -> int:
+    gc.collect()
+    return tracemalloc.get_traced_memory()[0]
+
+
+async def session_memory(checkpoints: Sequence[int], deltas_per_item: int = 50) -> Record:
+    """What a whole session (reducer, fan-out, lanes, latency and playback tracking)
+    retains as a spoken call grows, read at each checkpoint while the call goes on."""
+    tracemalloc.start()
+    try:
+        before = _traced()
+        send, receive = anyio.create_memory_object_stream[ev.RealtimeSessionEvent](_STREAM)
+        retained: list[int] = []
+        async with RealtimeSession(receive) as session:
+            subscription = session.events(media_buffer=4 * _BATCH)
+            commits = 0
+            committed = anyio.Event()
+            target = 0
+
+            async def read() -> None:
+                nonlocal commits, committed
+                async for event in subscription:
+                    if isinstance(event, public.TranscriptCommitted):
+                        commits += 1
+                        if commits == target:
+                            committed.set()
+
+            async with anyio.create_task_group() as task_group:
+                task_group.start_soon(read)
+                done = 0
+                for items in checkpoints:
+                    target = items
+                    committed = anyio.Event()
+                    await _produce_open(send, _spoken_call(items - done, deltas_per_item, done))
+                    await committed.wait()
+                    done = items
+                    retained.append(_traced() - before)
+                await send.aclose()
+            assert len(session.transcript) == checkpoints[-1]
+        messages = _traced()
+        built = _messages(checkpoints[-1], deltas_per_item)
+        baseline = _traced() - messages
+        assert list(session.transcript) == built
+    finally:
+        tracemalloc.stop()
+    last = checkpoints[-1]
+    growth = [
+        (retained[i] - retained[i - 1]) / (checkpoints[i] - checkpoints[i - 1])
+        for i in range(1, len(checkpoints))
+    ]
+    return {
+        "name": "session_memory",
+        "lane": "spoken call",
+        "feed": "burst",
+        "deltas_per_item": deltas_per_item,
+        "checkpoints_items": list(checkpoints),
+        "retained_bytes": retained,
+        "bytes_per_item": [round(r / n) for r, n in zip(retained, checkpoints, strict=True)],
+        "growth_bytes_per_item": [round(g) for g in growth],
+        "baseline_messages_bytes_per_item": round(baseline / last),
+        "baseline": "the same messages built directly",
+    }
+
+
+async def _produce_open(send: anyio.abc.ObjectSendStream[Any], items: Sequence[object]) -> None:
+    for item in items:
+        try:
+            send.send_nowait(item)  # type: ignore[attr-defined]
+        except anyio.WouldBlock:
+            await send.send(item)
+
+
+async def _run_backend(quick: bool, memory: bool) -> list[Record]:
+    sizes = {"awaited": 3_000 if quick else 20_000, "burst": 10_000 if quick else 100_000}
+    repeats = 3 if quick else 5
+    records: list[Record] = [
+        await throughput(lane, feed, sizes[feed], repeats) for lane in LANES for feed in FEEDS
+    ]
+    records.extend(await fanout(10_000 if quick else 50_000, repeats))
+    records.append(await control_latency(500 if quick else 2_000, repeats))
+    if memory:
+        checkpoints = (100, 200) if quick else (250, 500, 1_000, 2_000)
+        records.append(await session_memory(checkpoints))
     return records
 
 
@@ -309,7 +521,9 @@ def run(quick: bool = False, backends: Sequence[str] = tuple(BACKENDS)) -> list[
         if options.get("use_uvloop") and importlib.util.find_spec("uvloop") is None:
             print(f"skipping {name}: uvloop is not installed", file=sys.stderr)
             continue
-        records = anyio.run(_run_backend, quick, backend=backend, backend_options=options)
+        # The memory a session retains does not depend on the event loop: traced once.
+        memory = name == backends[0]
+        records = anyio.run(_run_backend, quick, memory, backend=backend, backend_options=options)
         results.extend({**record, "backend": name} for record in records)
     return results
 

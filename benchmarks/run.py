@@ -1,10 +1,11 @@
 """Run every benchmark and print (or write) the figures as JSON.
 
-``python benchmarks/run.py [--quick] [--json OUT]``
+``python benchmarks/run.py [--quick] [--json OUT] [--peer-python PATH]``
 
-Each figure stands beside a baseline measured in the same process and run;
-throughput is never asserted by a unit test. ``--quick`` uses smaller runs and
-finishes in under a minute; it is what continuous integration runs.
+Each figure stands beside a baseline measured in the same process and run, fed
+the same way; throughput is never asserted by a unit test. ``--quick`` uses
+smaller runs and finishes in about a minute; it is what continuous integration
+runs. ``benchmarks/report.py OUT`` turns a full run's JSON into the README's tables.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import platform
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -22,11 +25,27 @@ import structlog
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_audio
+import bench_capacity
 import bench_codec
 import bench_inspect
 import bench_reducer
 import bench_remote
 import bench_session
+import peer_agents_sdk
+
+
+def _command(args: argparse.Namespace) -> str:
+    """The command line, with the peer's interpreter named by its role, not its path."""
+    words = ["python", "benchmarks/run.py"]
+    if args.quick:
+        words.append("--quick")
+    for backend in args.backend or ():
+        words += ["--backend", backend]
+    if args.json is not None:
+        words += ["--json", args.json.name]
+    if args.peer_python is not None:
+        words += ["--peer-python", "PEER_PYTHON"]
+    return shlex.join(words)
 
 
 def main() -> None:
@@ -39,6 +58,11 @@ def main() -> None:
         choices=sorted(bench_session.BACKENDS),
         help="session benchmarks on this backend only (repeatable; default: all)",
     )
+    parser.add_argument(
+        "--peer-python",
+        metavar="PATH",
+        help="an interpreter with the peer installed, for the peer comparison (default: this one)",
+    )
     args = parser.parse_args()
     # An application decides what is logged; a benchmark wants only warnings.
     structlog.configure(
@@ -47,12 +71,15 @@ def main() -> None:
         logger_factory=structlog.PrintLoggerFactory(sys.stderr),
     )
 
+    load_average = os.getloadavg()
     started = time.perf_counter()
     results: list[dict[str, object]] = []
     results.extend(bench_codec.run(quick=args.quick))
     results.extend(bench_reducer.run(quick=args.quick))
     backends = args.backend or tuple(bench_session.BACKENDS)
     results.extend(bench_session.run(quick=args.quick, backends=backends))
+    results.extend(bench_capacity.run(quick=args.quick))
+    results.extend(peer_agents_sdk.run(quick=args.quick, python=args.peer_python))
     results.extend(bench_inspect.run(quick=args.quick))
     results.extend(bench_audio.run(quick=args.quick))
     # Publishing to a real redis-server this script starts (asyncio and trio only).
@@ -66,6 +93,8 @@ def main() -> None:
         "implementation": platform.python_implementation(),
         "machine": platform.machine(),
         "quick": args.quick,
+        "command": _command(args),
+        "load_average": [round(load, 2) for load in load_average],
         "elapsed_s": round(time.perf_counter() - started, 1),
         "results": results,
     }

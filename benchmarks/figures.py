@@ -1,0 +1,28 @@
+"""How the session benchmarks state a figure: min, median and max of its repeats."""
+
+from __future__ import annotations
+
+import statistics
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+Spread = dict[str, float]
+
+
+def spread(values: Sequence[float], digits: int = 1) -> Spread:
+    """``{"min", "median", "max"}`` of repeated measurements of one figure."""
+    return {
+        "min": round(min(values), digits),
+        "median": round(statistics.median(values), digits),
+        "max": round(max(values), digits),
+    }
+
+
+def percentile(ordered: Sequence[float], fraction: float) -> float:
+    """The nearest-rank percentile of already sorted samples."""
+    if not ordered:
+        raise ValueError("no samples")
+    rank = max(1, -(-len(ordered) * fraction // 1))  # ceil without floats drifting
+    return ordered[int(rank) - 1]
