@@ -179,6 +179,170 @@ def _of_type(value: object, *types: type) -> bool:
     return isinstance(value, types)
 
 
+# -- R0: the boundary ----------------------------------------------------------------
+#
+# The public entries (apply, apply_assistant_delta) check every event here, once,
+# before any rule sees it. A check returns the event's ids normalized (stripped; a
+# blank optional id means none) or the reason the event is refused; the handlers
+# trust what they are given. Type checks come first, then blank ids: the reason
+# logged is the first that applies.
+
+_WRONG_TYPE: Final = "a field has the wrong type"
+_BLANK_ITEM_ID: Final = "blank item_id"
+_BLANK_RESPONSE_ID: Final = "blank response_id"
+
+_ItemIds: TypeAlias = tuple[str, str | None]
+"""An item id and its predecessor's."""
+_ResponseItemIds: TypeAlias = tuple[str, str]
+"""An item id and its response's."""
+
+
+def _check_observation(
+    item_id: str,
+    previous_item_id: str | None,
+    role: RealtimeTranscriptRole,
+    response_id: str | None,
+) -> tuple[str, str | None, str | None] | str:
+    """The item id, predecessor id and response id of an observation."""
+    if not (
+        _all_str(item_id)
+        and _optional_str(previous_item_id)
+        and _of_type(role, RealtimeTranscriptRole)
+        and _optional_str(response_id)
+    ):
+        return _WRONG_TYPE
+    iid = item_id.strip()
+    if not iid:
+        return _BLANK_ITEM_ID
+    return iid, _normalize_optional(previous_item_id), _normalize_optional(response_id)
+
+
+def _check_delta(
+    response_id: str,
+    delta_id: str,
+    item_id: str,
+    previous_item_id: str | None,
+    content_index: int,
+    delta: str,
+) -> tuple[str, str, str, str | None] | str:
+    """The response id, delta id, item id and predecessor id of a delta."""
+    if not (
+        _all_str(response_id, delta_id, item_id, delta)
+        and _optional_str(previous_item_id)
+        and _index(content_index)
+    ):
+        return _WRONG_TYPE
+    ids = _response_item_ids(item_id, response_id)
+    if isinstance(ids, str):
+        return ids
+    iid, rid = ids
+    return rid, delta_id.strip(), iid, _normalize_optional(previous_item_id)
+
+
+def _response_item_ids(item_id: str, response_id: str) -> _ResponseItemIds | str:
+    """A response-scoped event's ids: both are required."""
+    iid = item_id.strip()
+    if not iid:
+        return _BLANK_ITEM_ID
+    rid = response_id.strip()
+    if not rid:
+        return _BLANK_RESPONSE_ID
+    return iid, rid
+
+
+def _item_ids(item_id: str, previous_item_id: str | None) -> _ItemIds | str:
+    iid = item_id.strip()
+    if not iid:
+        return _BLANK_ITEM_ID
+    return iid, _normalize_optional(previous_item_id)
+
+
+def _response_id(response_id: str) -> tuple[str] | str:
+    rid = response_id.strip()
+    if not rid:
+        return _BLANK_RESPONSE_ID
+    return (rid,)
+
+
+def _check_item_observed(event: ItemObserved) -> tuple[str, str | None, str | None] | str:
+    return _check_observation(event.item_id, event.previous_item_id, event.role, event.response_id)
+
+
+def _check_item_skipped(event: ItemSkipped) -> _ItemIds | str:
+    if not (_all_str(event.item_id) and _optional_str(event.previous_item_id)):
+        return _WRONG_TYPE
+    return _item_ids(event.item_id, event.previous_item_id)
+
+
+def _check_user_final(event: UserTranscriptFinal) -> _ItemIds | str:
+    if not (
+        _all_str(event.item_id, event.text)
+        and _optional_str(event.previous_item_id)
+        and _index(event.content_index)
+    ):
+        return _WRONG_TYPE
+    return _item_ids(event.item_id, event.previous_item_id)
+
+
+def _check_delta_event(
+    event: AssistantTextDelta | AssistantTranscriptDelta,
+) -> tuple[str, str, str, str | None] | str:
+    return _check_delta(
+        event.response_id,
+        event.delta_id,
+        event.item_id,
+        event.previous_item_id,
+        event.content_index,
+        event.delta,
+    )
+
+
+def _check_truncated(event: AssistantTranscriptTruncated) -> _ResponseItemIds | str:
+    if not (
+        _all_str(event.response_id, event.item_id, event.text)
+        and _index(event.content_index)
+        and (event.audio_played_ms is None or _index(event.audio_played_ms))
+        and _of_type(event.estimated, bool)
+    ):
+        return _WRONG_TYPE
+    return _response_item_ids(event.item_id, event.response_id)
+
+
+def _check_final_text(event: AssistantTranscriptFinalText) -> _ResponseItemIds | str:
+    if not (_all_str(event.response_id, event.item_id, event.text) and _index(event.content_index)):
+        return _WRONG_TYPE
+    return _response_item_ids(event.item_id, event.response_id)
+
+
+def _check_heard_in_full(event: AssistantTranscriptHeardInFull) -> _ResponseItemIds | str:
+    if not _all_str(event.response_id, event.item_id):
+        return _WRONG_TYPE
+    return _response_item_ids(event.item_id, event.response_id)
+
+
+def _check_interrupted(event: AssistantTurnInterrupted) -> tuple[str] | str:
+    if not _all_str(event.response_id):
+        return _WRONG_TYPE
+    return _response_id(event.response_id)
+
+
+def _check_completed(event: AssistantTurnCompleted) -> tuple[str] | str:
+    if not (
+        _all_str(event.response_id)
+        and _of_type(event.stop_reason, StopReason)
+        and _of_type(event.usage, Usage, type(None))
+    ):
+        return _WRONG_TYPE
+    return _response_id(event.response_id)
+
+
+def _check_orphans_released(event: OrphansReleased) -> tuple[tuple[str, ...]] | str:
+    ids = event.item_ids
+    if not (_of_type(ids, tuple) and _all_str(*ids)):
+        return _WRONG_TYPE
+    return (tuple(iid.strip() for iid in ids),)
+
+
 class _Response:
     """What the reducer knows about one response id; kept for the whole session.
 
@@ -521,13 +685,17 @@ class TranscriptReducer:
         Raises :exc:`TypeError` if ``event`` is not a transcript event; nothing
         else escapes, whatever the event's fields hold.
         """
-        handler = _HANDLERS.get(type(event))
-        if handler is None:
+        rule = _RULES.get(type(event))
+        if rule is None:
             raise TypeError(
                 "TranscriptReducer.apply() takes a realtime_session.transcript event, "
                 f"not {type(event).__qualname__}"
             )
-        return handler(self, event)
+        kind, check, handle = rule
+        checked = check(event)
+        if checked.__class__ is str:
+            return self._reject(kind, checked)
+        return handle(self, event, checked)
 
     def apply_assistant_delta(
         self,
@@ -578,10 +746,19 @@ class TranscriptReducer:
                 seen.add(did)
             cur.append(delta)
             return _NO_CHANGES
-        observed = self._observe(item_id, previous_item_id, _ASSISTANT, response_id)
-        appended = self._delta(
-            bool(spoken), response_id, delta_id, item_id, previous_item_id, content_index, delta
-        )
+        observation = _check_observation(item_id, previous_item_id, _ASSISTANT, response_id)
+        if isinstance(observation, str):
+            observed = self._reject("item_observed", observation)
+        else:
+            iid, pid, rid = observation
+            observed = self._observe(iid, pid, _ASSISTANT, rid)
+        spoken = bool(spoken)
+        piece = _check_delta(response_id, delta_id, item_id, previous_item_id, content_index, delta)
+        if isinstance(piece, str):
+            appended = self._reject(_DELTA_KINDS[spoken], piece)
+        else:
+            rid, did, iid, pid = piece
+            appended = self._delta(spoken, rid, did, iid, pid, content_index, delta)
         return observed + appended if observed else appended
 
     def release_orphans(self) -> tuple[TranscriptChange, ...]:
@@ -633,15 +810,18 @@ class TranscriptReducer:
 
     # -- R1, R1b, R2: items ------------------------------------------------------
 
-    def _on_item_observed(self, event: ItemObserved) -> _Changes:
-        return self._observe(event.item_id, event.previous_item_id, event.role, event.response_id)
+    def _on_item_observed(
+        self, event: ItemObserved, ids: tuple[str, str | None, str | None]
+    ) -> _Changes:
+        iid, pid, rid = ids
+        return self._observe(iid, pid, event.role, rid)
 
     def _observe(
         self,
-        item_id: str,
-        previous_item_id: str | None,
+        iid: str,
+        pid: str | None,
         role: RealtimeTranscriptRole,
-        response_id: str | None,
+        rid: str | None,
     ) -> _Changes:
         """R1: register an item and its causal predecessor.
 
@@ -656,18 +836,6 @@ class TranscriptReducer:
         content becomes a skipped anchor (R7), which may unblock what is chained
         after it. ``response_id`` is optional here; a blank one means none.
         """
-        if not (
-            isinstance(item_id, str)
-            and _optional_str(previous_item_id)
-            and isinstance(role, RealtimeTranscriptRole)
-            and _optional_str(response_id)
-        ):
-            return self._reject("item_observed", "a field has the wrong type")
-        iid = item_id.strip()
-        if not iid:
-            return self._reject("item_observed", "blank item_id")
-        pid = _normalize_optional(previous_item_id)
-        rid = _normalize_optional(response_id)
         item = self._live.get(iid)
         if item is None:
             done = self._done.get(iid)
@@ -759,7 +927,7 @@ class TranscriptReducer:
             return done
         return self._create(iid, pid, role, rid)
 
-    def _on_item_skipped(self, event: ItemSkipped) -> _Changes:
+    def _on_item_skipped(self, event: ItemSkipped, ids: _ItemIds) -> _Changes:
         """R2: a contentless causal anchor (tool call, tool output, system item).
 
         Such items matter only for order: a reply chained after a tool call must
@@ -770,12 +938,7 @@ class TranscriptReducer:
         anchor resolves as soon as its own predecessor has resolved, and ignores
         every later content event.
         """
-        if not (isinstance(event.item_id, str) and _optional_str(event.previous_item_id)):
-            return self._reject("item_skipped", "a field has the wrong type")
-        iid = event.item_id.strip()
-        if not iid:
-            return self._reject("item_skipped", "blank item_id")
-        pid = _normalize_optional(event.previous_item_id)
+        iid, pid = ids
         item = self._live.get(iid)
         if item is None:
             done = self._done.get(iid)
@@ -800,7 +963,7 @@ class TranscriptReducer:
 
     # -- R3: user finals ---------------------------------------------------------
 
-    def _on_user_final(self, event: UserTranscriptFinal) -> _Changes:
+    def _on_user_final(self, event: UserTranscriptFinal, ids: _ItemIds) -> _Changes:
         """R3: a final user transcript segment.
 
         Per ``(item_id, content_index)`` the first non-blank text wins: a replay
@@ -814,16 +977,7 @@ class TranscriptReducer:
         the reply chained after it. Once resolved, later finals for the item are
         inert.
         """
-        if not (
-            _all_str(event.item_id, event.text)
-            and _optional_str(event.previous_item_id)
-            and _index(event.content_index)
-        ):
-            return self._reject("user_transcript_final", "a field has the wrong type")
-        iid = event.item_id.strip()
-        if not iid:
-            return self._reject("user_transcript_final", "blank item_id")
-        pid = _normalize_optional(event.previous_item_id)
+        iid, pid = ids
         target = self._content_item(iid, pid, _USER, None, "user_transcript_final")
         if not isinstance(target, _Item):
             return _NO_CHANGES
@@ -846,35 +1000,25 @@ class TranscriptReducer:
 
     # -- R4: assistant deltas ------------------------------------------------------
 
-    def _on_text_delta(self, event: AssistantTextDelta) -> _Changes:
-        return self._delta(
-            False,
-            event.response_id,
-            event.delta_id,
-            event.item_id,
-            event.previous_item_id,
-            event.content_index,
-            event.delta,
-        )
+    def _on_text_delta(
+        self, event: AssistantTextDelta, ids: tuple[str, str, str, str | None]
+    ) -> _Changes:
+        rid, did, iid, pid = ids
+        return self._delta(False, rid, did, iid, pid, event.content_index, event.delta)
 
-    def _on_transcript_delta(self, event: AssistantTranscriptDelta) -> _Changes:
-        return self._delta(
-            True,
-            event.response_id,
-            event.delta_id,
-            event.item_id,
-            event.previous_item_id,
-            event.content_index,
-            event.delta,
-        )
+    def _on_transcript_delta(
+        self, event: AssistantTranscriptDelta, ids: tuple[str, str, str, str | None]
+    ) -> _Changes:
+        rid, did, iid, pid = ids
+        return self._delta(True, rid, did, iid, pid, event.content_index, event.delta)
 
     def _delta(
         self,
         spoken: bool,
-        response_id: str,
-        delta_id: str,
-        item_id: str,
-        previous_item_id: str | None,
+        rid: str,
+        did: str,
+        iid: str,
+        pid: str | None,
         content_index: int,
         delta: str,
     ) -> _Changes:
@@ -900,18 +1044,7 @@ class TranscriptReducer:
         A refused delta does not record its ``delta_id``, so the same delta can
         land once the reason it was refused is gone.
         """
-        kind = "assistant_transcript_delta" if spoken else "assistant_text_delta"
-        if not (
-            _all_str(response_id, delta_id, item_id, delta)
-            and _optional_str(previous_item_id)
-            and _index(content_index)
-        ):
-            return self._reject(kind, "a field has the wrong type")
-        ids = self._item_of_response(kind, item_id, response_id)
-        if ids is None:
-            return _NO_CHANGES
-        iid, rid = ids
-        pid = _normalize_optional(previous_item_id)
+        kind = _DELTA_KINDS[spoken]
         target = self._content_item(iid, pid, _ASSISTANT, rid, kind)
         if not isinstance(target, _Item):
             return _NO_CHANGES  # R4(b), or refused by R1b
@@ -924,7 +1057,6 @@ class TranscriptReducer:
                 self._became_skipped(item)
                 return self._materialize()
             return _NO_CHANGES
-        did = delta_id.strip()
         seen = item.seen
         if did and seen is not None and did in seen:  # R4(c)
             self._dropped_duplicate(iid, did)
@@ -962,7 +1094,7 @@ class TranscriptReducer:
 
     # -- R5, R9: truncation ----------------------------------------------------------
 
-    def _on_truncated(self, event: AssistantTranscriptTruncated) -> _Changes:
+    def _on_truncated(self, event: AssistantTranscriptTruncated, ids: _ResponseItemIds) -> _Changes:
         """R5: the user heard only a prefix of a spoken segment.
 
         In this precedence:
@@ -995,16 +1127,6 @@ class TranscriptReducer:
         its own server-side transcript.
         """
         kind = "assistant_transcript_truncated"
-        if not (
-            _all_str(event.response_id, event.item_id, event.text)
-            and _index(event.content_index)
-            and (event.audio_played_ms is None or _index(event.audio_played_ms))
-            and isinstance(event.estimated, bool)
-        ):
-            return self._reject(kind, "a field has the wrong type")
-        ids = self._item_of_response(kind, event.item_id, event.response_id)
-        if ids is None:
-            return _NO_CHANGES
         iid, rid = ids
         target = self._content_item(iid, None, _ASSISTANT, rid, kind)
         if target is None:
@@ -1069,7 +1191,9 @@ class TranscriptReducer:
 
     # -- R6: final text --------------------------------------------------------------
 
-    def _on_final_text(self, event: AssistantTranscriptFinalText) -> _Changes:
+    def _on_final_text(
+        self, event: AssistantTranscriptFinalText, ids: _ResponseItemIds
+    ) -> _Changes:
         """R6: the authoritative full spoken text of a segment.
 
         It repairs lost deltas and serves providers that send only finals. If
@@ -1083,13 +1207,6 @@ class TranscriptReducer:
         completed, the item is ready.
         """
         kind = "assistant_transcript_final_text"
-        if not (
-            _all_str(event.response_id, event.item_id, event.text) and _index(event.content_index)
-        ):
-            return self._reject(kind, "a field has the wrong type")
-        ids = self._item_of_response(kind, event.item_id, event.response_id)
-        if ids is None:
-            return _NO_CHANGES
         iid, rid = ids
         target = self._content_item(iid, None, _ASSISTANT, rid, kind)
         if not isinstance(target, _Item):
@@ -1128,7 +1245,7 @@ class TranscriptReducer:
 
     # -- R7, R8: end of a response -------------------------------------------------
 
-    def _on_interrupted(self, event: AssistantTurnInterrupted) -> _Changes:
+    def _on_interrupted(self, event: AssistantTurnInterrupted, ids: tuple[str]) -> _Changes:
         """R7: the user barged in on a response.
 
         Inert if the response was already interrupted. Otherwise the response is
@@ -1153,18 +1270,14 @@ class TranscriptReducer:
         usage fills it in (R8). From now on, any event naming the response turns
         an item without content into a skipped anchor, and adds no text.
         """
-        if not _all_str(event.response_id):
-            return self._reject("assistant_turn_interrupted", "a field has the wrong type")
-        rid = event.response_id.strip()
-        if not rid:
-            return self._reject("assistant_turn_interrupted", "blank response_id")
+        (rid,) = ids
         resp = self._response(rid)
         if resp.discarded:
             return _NO_CHANGES
         self._discard(resp, None)
         return self._materialize()
 
-    def _on_completed(self, event: AssistantTurnCompleted) -> _Changes:
+    def _on_completed(self, event: AssistantTurnCompleted, ids: tuple[str]) -> _Changes:
         """R8: the terminal boundary of a response.
 
         The first completion of a response wins; later ones are inert, so a
@@ -1182,15 +1295,7 @@ class TranscriptReducer:
         tool result is a new response. Completion is response-scoped: it never
         readies another response's items.
         """
-        if not (
-            _all_str(event.response_id)
-            and _of_type(event.stop_reason, StopReason)
-            and _of_type(event.usage, Usage, type(None))
-        ):
-            return self._reject("assistant_turn_completed", "a field has the wrong type")
-        rid = event.response_id.strip()
-        if not rid:
-            return self._reject("assistant_turn_completed", "blank response_id")
+        (rid,) = ids
         resp = self._response(rid)
         if resp.completed:
             if resp.usage_open and event.usage is not None:
@@ -1242,7 +1347,9 @@ class TranscriptReducer:
             else:
                 self._became_awaiting(item)
 
-    def _on_heard_in_full(self, event: AssistantTranscriptHeardInFull) -> _Changes:
+    def _on_heard_in_full(
+        self, event: AssistantTranscriptHeardInFull, ids: _ResponseItemIds
+    ) -> _Changes:
         """The user heard an interrupted item to the end: it keeps its whole text.
 
         For an item of an interrupted response awaiting its truncation (R7),
@@ -1252,23 +1359,17 @@ class TranscriptReducer:
         truncation (R5, or R9 once committed). For any other item -- unknown,
         committed, truncated, not interrupted, without content -- it is inert.
         """
-        kind = "assistant_transcript_heard_in_full"
-        if not _all_str(event.response_id, event.item_id):
-            return self._reject(kind, "a field has the wrong type")
-        ids = self._item_of_response(kind, event.item_id, event.response_id)
-        if ids is None:
-            return _NO_CHANGES
         iid, rid = ids
         item = self._live.get(iid)
         if item is None or item.status is not _AWAITING:
             return _NO_CHANGES
         if item.rid != rid:
-            self._conflict(kind, iid, "response_id")
+            self._conflict("assistant_transcript_heard_in_full", iid, "response_id")
             return _NO_CHANGES
         self._became_ready(item, _KEPT)
         return self._materialize()
 
-    def _on_orphans_released(self, event: OrphansReleased) -> _Changes:
+    def _on_orphans_released(self, event: OrphansReleased, ids: tuple[tuple[str, ...]]) -> _Changes:
         """R11 as an event: each listed item still pending stops waiting for its predecessor.
 
         It becomes a root, as :meth:`release_orphans` makes it, and ready roots
@@ -1276,11 +1377,9 @@ class TranscriptReducer:
         committed, were already released, or are unknown are ignored, so the
         event is inert when replayed.
         """
-        ids = event.item_ids
-        if not (isinstance(ids, tuple) and _all_str(*ids)):
-            return self._reject("orphans_released", "a field has the wrong type")
+        (item_ids,) = ids
         live = self._live
-        self._order.release(item for iid in ids if (item := live.get(iid.strip())) is not None)
+        self._order.release(item for iid in item_ids if (item := live.get(iid)) is not None)
         return self._materialize()
 
     # -- state transitions ---------------------------------------------------------
@@ -1475,20 +1574,6 @@ class TranscriptReducer:
 
     # -- logging ---------------------------------------------------------------------
 
-    def _item_of_response(
-        self, kind: str, item_id: str, response_id: str
-    ) -> tuple[str, str] | None:
-        """R0 for a response-scoped event: its stripped ids, or ``None`` (rejected) if one is blank."""
-        iid = item_id.strip()
-        if not iid:
-            self._reject(kind, "blank item_id")
-            return None
-        rid = response_id.strip()
-        if not rid:
-            self._reject(kind, "blank response_id")
-            return None
-        return iid, rid
-
     def _dropped_duplicate(self, item_id: str, delta_id: str) -> None:
         self._duplicates += 1
         if self._duplicates in _DUPLICATES_LOGGED_AT:
@@ -1515,16 +1600,58 @@ class TranscriptReducer:
         )
 
 
-_HANDLERS: Final[dict[type, Callable[[TranscriptReducer, Any], _Changes]]] = {
-    ItemObserved: TranscriptReducer._on_item_observed,
-    ItemSkipped: TranscriptReducer._on_item_skipped,
-    UserTranscriptFinal: TranscriptReducer._on_user_final,
-    AssistantTextDelta: TranscriptReducer._on_text_delta,
-    AssistantTranscriptDelta: TranscriptReducer._on_transcript_delta,
-    AssistantTranscriptTruncated: TranscriptReducer._on_truncated,
-    AssistantTranscriptFinalText: TranscriptReducer._on_final_text,
-    AssistantTurnCompleted: TranscriptReducer._on_completed,
-    AssistantTurnInterrupted: TranscriptReducer._on_interrupted,
-    AssistantTranscriptHeardInFull: TranscriptReducer._on_heard_in_full,
-    OrphansReleased: TranscriptReducer._on_orphans_released,
+_DELTA_KINDS: Final = {True: "assistant_transcript_delta", False: "assistant_text_delta"}
+
+_Check: TypeAlias = "Callable[[Any], tuple[Any, ...] | str]"
+_Handle: TypeAlias = "Callable[[TranscriptReducer, Any, Any], _Changes]"
+
+# Each event type: the name its refusals are logged under, its boundary check, its rule.
+_RULES: Final[dict[type, tuple[str, _Check, _Handle]]] = {
+    ItemObserved: ("item_observed", _check_item_observed, TranscriptReducer._on_item_observed),
+    ItemSkipped: ("item_skipped", _check_item_skipped, TranscriptReducer._on_item_skipped),
+    UserTranscriptFinal: (
+        "user_transcript_final",
+        _check_user_final,
+        TranscriptReducer._on_user_final,
+    ),
+    AssistantTextDelta: (
+        "assistant_text_delta",
+        _check_delta_event,
+        TranscriptReducer._on_text_delta,
+    ),
+    AssistantTranscriptDelta: (
+        "assistant_transcript_delta",
+        _check_delta_event,
+        TranscriptReducer._on_transcript_delta,
+    ),
+    AssistantTranscriptTruncated: (
+        "assistant_transcript_truncated",
+        _check_truncated,
+        TranscriptReducer._on_truncated,
+    ),
+    AssistantTranscriptFinalText: (
+        "assistant_transcript_final_text",
+        _check_final_text,
+        TranscriptReducer._on_final_text,
+    ),
+    AssistantTurnCompleted: (
+        "assistant_turn_completed",
+        _check_completed,
+        TranscriptReducer._on_completed,
+    ),
+    AssistantTurnInterrupted: (
+        "assistant_turn_interrupted",
+        _check_interrupted,
+        TranscriptReducer._on_interrupted,
+    ),
+    AssistantTranscriptHeardInFull: (
+        "assistant_transcript_heard_in_full",
+        _check_heard_in_full,
+        TranscriptReducer._on_heard_in_full,
+    ),
+    OrphansReleased: (
+        "orphans_released",
+        _check_orphans_released,
+        TranscriptReducer._on_orphans_released,
+    ),
 }
