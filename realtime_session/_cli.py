@@ -39,11 +39,10 @@ from . import events as ev
 from . import transcript as tr
 from ._cli_remote import add_publish_option, add_tail_command, tail
 from ._demo import DEFAULT_SPEED, DEFAULT_STALLED_BUFFER, run_demo
-from ._observed import observe_call
-from ._session import RealtimeSession
+from ._observed import observe_call, trace_session
 from .providers import TraceFormatError
-from .providers._trace import open_trace
-from .providers.scripted import TRACE_FORMATS, ScriptedProvider, TimedEvent, detect_trace_format
+from .providers._trace import LoadedTrace, open_trace
+from .providers.scripted import TRACE_FORMATS, TimedEvent, detect_trace_format
 from .timeline import build_timeline, listen, render_html
 
 if TYPE_CHECKING:
@@ -134,7 +133,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 backend=args.backend,
             )
         try:
-            events = load_events(args.trace, args.format, err)
+            trace = load_events(args.trace, args.format, err)
         except TraceUnreadable as error:
             print(f"{parser.prog} {args.command}: error: {error}", file=err)
             return EXIT_USAGE
@@ -145,12 +144,23 @@ def main(argv: Sequence[str] | None = None) -> int:
                 stem = "call" if from_stdin else os.path.splitext(title)[0]
                 return anyio.run(
                     functools.partial(
-                        inspect, events, title=title, output=args.output or f"{stem}.html", out=out
+                        inspect,
+                        trace,
+                        title=title,
+                        output=args.output or f"{stem}.html",
+                        out=out,
                     ),
                     backend=args.backend,
                 )
             return anyio.run(
-                functools.partial(replay, events, as_json=args.json, wav=args.wav, out=out),
+                functools.partial(
+                    replay,
+                    trace.events,
+                    format=trace.format,
+                    as_json=args.json,
+                    wav=args.wav,
+                    out=out,
+                ),
                 backend=args.backend,
             )
         except OutputUnwritable as error:
@@ -305,7 +315,7 @@ def configure_logging(verbosity: int, stream: TextIO) -> None:
     )
 
 
-def load_events(path: str, format: TraceFormat | None, err: TextIO) -> list[TimedEvent]:
+def load_events(path: str, format: TraceFormat | None, err: TextIO) -> LoadedTrace:
     """Read and translate a trace for ``replay``; ``path`` ``-`` reads ``sys.stdin``.
 
     The trace is read once, as it arrives (a pipe included). A recording that a
@@ -336,7 +346,7 @@ def load_events(path: str, format: TraceFormat | None, err: TextIO) -> list[Time
             "(a recording cut off while it was written)",
             file=err,
         )
-    return trace.events
+    return trace
 
 
 def _standard_input(stdin: TextIO) -> IO[bytes]:
@@ -348,36 +358,42 @@ def _standard_input(stdin: TextIO) -> IO[bytes]:
 
 
 async def replay(
-    events: Sequence[TimedEvent], *, as_json: bool, out: TextIO, wav: str | None = None
+    events: Sequence[TimedEvent],
+    *,
+    format: TraceFormat | None = None,
+    as_json: bool,
+    out: TextIO,
+    wav: str | None = None,
 ) -> int:
     """Run ``events`` through a new session as fast as it goes and print the result.
 
-    The subscription is registered before the session starts, so it sees every
-    event; it is waited for (``backpressure``) and has room for every media
-    chunk, so nothing is dropped either. Queued audio of a response the user
-    barged in on is still flushed, as for any subscriber: it was never played.
+    The session runs on the trace's clock and settles barge-ins as the call did
+    (see :func:`~realtime_session._observed.trace_session`; ``format`` is the
+    trace's). The subscription is registered before the session starts, so it
+    sees every event; it is waited for (``backpressure``) and has room for
+    every media chunk, so nothing is dropped either. Queued audio of a response
+    the user barged in on is still flushed, as for any subscriber: it was never
+    played.
 
     With ``wav``, the assistant's audio as a listener heard it is also written
     there (see :func:`write_heard_audio`).
     """
     if wav is not None:
-        await write_heard_audio(events, wav)
+        await write_heard_audio(events, wav, format=format)
     media_chunks = sum(
         isinstance(item.event, ev.OutputAudioChunk | ev.OutputVideoChunk) for item in events
     )
-    provider = ScriptedProvider(events)
     closed: public.SessionClosed | None = None
-    async with provider.run() as stream:
-        session = RealtimeSession(stream)
-        subscription = session.events(
-            media=as_json, media_buffer=max(1, media_chunks), backpressure=True
-        )
-        async with session:
-            async for event in subscription:
-                if as_json:
-                    out.write(codec.to_json(event) + "\n")
-                if isinstance(event, public.SessionClosed):
-                    closed = event
+    _, session = trace_session(events, format)
+    subscription = session.events(
+        media=as_json, media_buffer=max(1, media_chunks), backpressure=True
+    )
+    async with session:
+        async for event in subscription:
+            if as_json:
+                out.write(codec.to_json(event) + "\n")
+            if isinstance(event, public.SessionClosed):
+                closed = event
     if not as_json:
         for message in session.transcript:
             for line in transcript_lines(message):
@@ -399,7 +415,9 @@ async def replay(
     return EXIT_SESSION_FAILED if failed else EXIT_OK
 
 
-async def write_heard_audio(events: Sequence[TimedEvent], path: str) -> float:
+async def write_heard_audio(
+    events: Sequence[TimedEvent], path: str, *, format: TraceFormat | None = None
+) -> float:
     """Write the assistant audio of a recorded call as a listener heard it; return seconds.
 
     The audio the session published is played as a real-time player would
@@ -409,7 +427,7 @@ async def write_heard_audio(events: Sequence[TimedEvent], path: str) -> float:
     was heard. The WAV takes the format of the first chunk; chunks in another
     format are left out.
     """
-    listener = listen(await observe_call(events))
+    listener = listen(await observe_call(events, format))
     return await anyio.to_thread.run_sync(_write_wav, path, listener.heard())
 
 
@@ -433,9 +451,9 @@ def _write_wav(path: str, heard: Sequence[public.OutputAudioChunk]) -> float:
     return frames / rate
 
 
-async def inspect(events: Sequence[TimedEvent], *, title: str, output: str, out: TextIO) -> int:
+async def inspect(trace: LoadedTrace, *, title: str, output: str, out: TextIO) -> int:
     """Write the timeline page of a recorded call to ``output``; print where it went."""
-    timeline = await build_timeline(events, title=title)
+    timeline = await build_timeline(trace.events, title=title, format=trace.format)
     page = render_html(timeline)
     try:
         await anyio.Path(output).write_text(page, encoding="utf-8")

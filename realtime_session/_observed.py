@@ -25,15 +25,16 @@ import attrs
 from . import events as ev
 from . import public
 from . import transcript as tr
-from ._config import SessionStats
+from ._config import SessionConfig, SessionStats
 from ._session import RealtimeSession
+from .providers.scripted import ScriptedProvider
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from .providers.scripted import TimedEvent
+    from .providers.scripted import TimedEvent, TraceFormat
 
-__all__ = ("ObservedCall", "observe_call")
+__all__ = ("ObservedCall", "observe_call", "trace_session")
 
 _MEDIA: Final = (ev.OutputAudioChunk, ev.OutputVideoChunk)
 
@@ -89,25 +90,34 @@ def event_times(events: Sequence[TimedEvent]) -> tuple[list[float], bool]:
 
 
 @final
-class _CountingStream(anyio.abc.ObjectReceiveStream[ev.RealtimeSessionEvent]):
-    """Serves a list of events to a session, noting its counters as it takes each one."""
+class _TraceStream(anyio.abc.ObjectReceiveStream[ev.RealtimeSessionEvent]):
+    """Serves a trace's events to a session, keeping the trace's clock as it takes each one.
 
-    def __init__(self, events: Sequence[ev.RealtimeSessionEvent]) -> None:
+    With ``session`` set, it also notes the session's counters just before it
+    takes each event (see :func:`observe_call`).
+    """
+
+    def __init__(self, events: Sequence[ev.RealtimeSessionEvent], times: Sequence[float]) -> None:
         self._events = events
+        self._times = times
         self._next = 0
         self.session: RealtimeSession | None = None
         # Per event taken: the session's published and suppressed counts just before.
         self.published_before: list[int] = []
         self.suppressed_before: list[int] = []
 
+    def clock(self) -> float:
+        """The trace's time of the event taken last: the call's "now" as the session sees it."""
+        return self._times[self._next - 1] if self._next else 0.0
+
     def receive_nowait(self) -> ev.RealtimeSessionEvent:
         index = self._next
         if index >= len(self._events):
             raise anyio.EndOfStream
-        assert self.session is not None
-        stats = self.session.stats
-        self.published_before.append(stats.published)
-        self.suppressed_before.append(stats.media_suppressed)
+        if self.session is not None:
+            stats = self.session.stats
+            self.published_before.append(stats.published)
+            self.suppressed_before.append(stats.media_suppressed)
         self._next = index + 1
         return self._events[index]
 
@@ -119,12 +129,36 @@ class _CountingStream(anyio.abc.ObjectReceiveStream[ev.RealtimeSessionEvent]):
         self._next = len(self._events)
 
 
-async def observe_call(events: Sequence[TimedEvent]) -> ObservedCall:
-    """Run ``events`` through a new session as fast as it goes; see :class:`ObservedCall`."""
+def trace_session(
+    events: Sequence[TimedEvent],
+    format: TraceFormat | None = None,
+    *,
+    config: SessionConfig = SessionConfig(),
+) -> tuple[_TraceStream, RealtimeSession]:
+    """A session replaying ``events`` as fast as it goes, on the trace's own clock.
+
+    Playback that nothing reports is estimated on the trace's clock, where the
+    call happened, not on the wall clock of a replay that runs many times
+    faster. How a barge-in is settled follows the trace: a recording carries
+    the session's own decisions and an OpenAI trace the server's truncations,
+    so those are replayed as they come; a Gemini Live trace carries none (the
+    provider cannot truncate), so its session gets a stand-in for the provider
+    that says so and settles each barge-in itself, as the live session did.
+    """
+    times, _ = event_times(events)
+    stream = _TraceStream(tuple(item.event for item in events), times)
+    commands = ScriptedProvider((), supports_truncation=False) if format == "gemini" else None
+    session = RealtimeSession(stream, config=config, commands=commands, playback_clock=stream.clock)
+    return stream, session
+
+
+async def observe_call(
+    events: Sequence[TimedEvent], format: TraceFormat | None = None
+) -> ObservedCall:
+    """Run ``events`` through :func:`trace_session`; see :class:`ObservedCall`."""
     inputs = tuple(item.event for item in events)
     times, timed = event_times(events)
-    stream = _CountingStream(inputs)
-    session = RealtimeSession(stream)
+    stream, session = trace_session(events, format)
     stream.session = session
     # Control events only: they are never dropped or flushed, so the n-th one
     # received is the n-th control event published. Media is rebuilt from the

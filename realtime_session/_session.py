@@ -75,10 +75,16 @@ class RealtimeSession(anyio.AsyncContextManagerMixin):
         for sending truncations (``auto_truncate``) and for the command methods of
         this class. A session without commands cannot truncate the provider's
         audio: on a barge-in it cuts its own transcript at the reported playback
-        position instead (see :meth:`report_playback`).
+        position instead (see :meth:`report_playback`); without a report it
+        leaves the item to what its stream brings next (a recording carries the
+        decisions the recorded session took).
     :param tools: functions by name, run on ``ToolCallRequested`` with the
         call's arguments as keyword arguments: ``async`` ones in the session's
         task group, plain ones in a worker thread. See :data:`Tool`.
+    :param playback_clock: the clock, in seconds, on which playback that no
+        player reports is estimated; ``anyio.current_time`` by default. A replay
+        of a recorded call passes the trace's own clock (and is not warned that
+        playback goes unreported).
     :param logger: a structlog logger to bind the session id to. By default the
         session logs through structlog if the application configured it, and
         through the stdlib logger ``"realtime_session"`` otherwise; it never
@@ -93,6 +99,7 @@ class RealtimeSession(anyio.AsyncContextManagerMixin):
         commands: ProviderCommands | None = None,
         tools: Mapping[str, Tool] | None = None,
         logger: structlog.typing.FilteringBoundLogger | None = None,
+        playback_clock: Callable[[], float] | None = None,
     ) -> None:
         if not (
             callable(getattr(provider_events, "receive", None))
@@ -131,7 +138,8 @@ class RealtimeSession(anyio.AsyncContextManagerMixin):
         self._provider_truncates = commands is not None and bool(
             getattr(commands, "supports_truncation", True)
         )
-        self._playback_warned = False
+        # A caller that passes its own clock estimates playback on purpose (a replay).
+        self._playback_warned = playback_clock is not None
         self._recorder: EventRecorder | None = None
         # Set once the recording failed: later events are counted as unrecorded.
         self._recording_lost = False
@@ -150,7 +158,7 @@ class RealtimeSession(anyio.AsyncContextManagerMixin):
         self._rejected = 0
         self._media_suppressed = 0
         # Responses in flight, finished and interrupted; audio received and played.
-        self._playback = PlaybackTracker(anyio.current_time)
+        self._playback = PlaybackTracker(playback_clock or anyio.current_time)
         # Connections replaced so far; an audio item belongs to the one it came on
         # (recorded once there was a replacement), and only the current one can
         # still truncate it.

@@ -35,7 +35,7 @@ from ._observed import ObservedCall, observe_call
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from .providers.scripted import TimedEvent
+    from .providers.scripted import TimedEvent, TraceFormat
 
 __all__ = ("LANES", "Timeline", "build_timeline", "listen", "render_html")
 
@@ -83,9 +83,15 @@ def listen(call: ObservedCall, *, media_buffer: int | None = None) -> ListenerMo
     return listener
 
 
-async def build_timeline(events: Sequence[TimedEvent], *, title: str = "call") -> Timeline:
-    """Run ``events`` through a session and lay the call out (see the module docs)."""
-    call = await observe_call(events)
+async def build_timeline(
+    events: Sequence[TimedEvent], *, title: str = "call", format: TraceFormat | None = None
+) -> Timeline:
+    """Run ``events`` through a session and lay the call out (see the module docs).
+
+    ``format`` is the trace's: a Gemini Live trace's barge-ins are settled by
+    the session on the trace's clock, as the live session settled them.
+    """
+    call = await observe_call(events, format)
     return Timeline(title=title, data=_Layout(call, title).build())
 
 

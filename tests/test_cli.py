@@ -17,10 +17,12 @@ import anyio
 import pytest
 
 import realtime_session
-from realtime_session import RealtimeSession, SessionConfig, codec, public
+from realtime_session import SessionConfig, codec, public
 from realtime_session import events as ev
 from realtime_session.__main__ import main
-from realtime_session.providers import ScriptedProvider, load_trace, read_trace
+from realtime_session._observed import trace_session
+from realtime_session.providers import load_trace, read_trace
+from realtime_session.providers._trace import open_trace
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -58,8 +60,11 @@ TRANSCRIPTS: dict[str, list[str]] = {
         "user: And of Spain?",
         "assistant: Madrid is the capital of Spain.",
     ],
+    # The first answer's audio had played out, by the trace's clock, before the
+    # user talked over it: it is kept whole.
     "gemini_interruption": [
         "user: Book a table for two at eight tonight.",
+        "assistant: Sure, I'll look for a table for two at eight.",
         "user: Wait, make it three people.",
         "assistant: No problem, a table for three at eight.",
     ],
@@ -329,14 +334,17 @@ def test_replay_with_a_format_for_an_unrecognisable_first_line_reads_it_so(
 
 
 def record(trace_path: str, recording: Path) -> list[str]:
-    """Run a trace through a session that records to ``recording``; its transcript lines."""
+    """Run a trace through a session that records to ``recording``, as ``replay`` runs it.
+
+    Its transcript lines are returned.
+    """
 
     async def run() -> list[str]:
-        provider = ScriptedProvider(trace_path)
-        async with provider.run() as events:
-            config = SessionConfig(record_to=recording)
-            async with RealtimeSession(events, config=config) as session:
-                await session.wait_closed()
+        loaded = open_trace(trace_path, None)
+        config = SessionConfig(record_to=recording)
+        _, session = trace_session(loaded.events, loaded.format, config=config)
+        async with session:
+            await session.wait_closed()
         return [
             f"{'user' if isinstance(m, realtime_session.transcript.UserMessage) else 'assistant'}: "
             f"{m.text}"
