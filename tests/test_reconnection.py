@@ -279,6 +279,133 @@ async def test_a_server_refusing_every_reconnect_fails_the_session_after_the_att
     assert caught.value.error == closed.error
 
 
+def assert_failed_after(seen: list[public.RealtimeEvent], attempts: int) -> None:
+    """The session ended as ``failed``, saying how many attempts it made."""
+    closed = seen[-1]
+    assert isinstance(closed, public.SessionClosed)
+    assert closed.reason == "failed"
+    assert closed.error is not None
+    assert f"{attempts} reconnection attempt(s) failed" in closed.error
+
+
+async def answer_the_opening(provider: str, peer: Peer, *, number: int) -> None:
+    """Answer a new connection with as little as the provider needs to carry on.
+
+    OpenAI needs nothing: one frame. Gemini is resumed only with a handle, so
+    its setup reply comes first.
+    """
+    if provider == "gemini":
+        await peer.receive()
+        await send_all(peer, SETUP_COMPLETE, handle(f"h-{number}"))
+    else:
+        await peer.send({"type": "input_audio_buffer.speech_started", "item_id": f"item_{number}"})
+
+
+async def session_on(
+    backend: Backend,
+    handler: Callable[[Peer], Awaitable[None]],
+    provider: str,
+    policy: ReconnectPolicy,
+) -> tuple[RealtimeSession, list[public.RealtimeEvent]]:
+    """A session over ``provider``'s ``connect()`` to a server playing ``handler`` on every connection."""
+    with anyio.fail_after(BOUND_S):
+        async with loopback(backend, handler) as (url, _):
+            connect = gemini.connect if provider == "gemini" else openai.connect
+            async with connect(api_key="k", url=url, reconnect=policy) as (events, commands):
+                return await run_session(events, commands)
+
+
+@pytest.mark.parametrize("provider", ["gemini", "openai"])
+async def test_a_server_dropping_every_connection_at_once_fails_the_session_after_the_attempts(
+    anyio_backend: Backend, provider: str
+) -> None:
+    policy = ReconnectPolicy(attempts=4, initial_backoff_s=0.05, max_backoff_s=0.2)
+    opened: list[float] = []
+
+    async def accept_then_drop(peer: Peer) -> None:
+        opened.append(anyio.current_time())
+        await answer_the_opening(provider, peer, number=len(opened))
+        await peer.drop()
+
+    _, seen = await session_on(anyio_backend, accept_then_drop, provider, policy)
+
+    # Every connection carried a frame, none carried the call: each spent an attempt.
+    assert len(opened) == 1 + policy.attempts
+    (failed,) = of_type(seen, public.ReconnectFailed)
+    assert (failed.provider, failed.reason, failed.attempts) == (
+        provider,
+        "connection_lost",
+        policy.attempts,
+    )
+    assert_failed_after(seen, policy.attempts)
+    # The first attempt at once, every later one after its backoff (less at most a quarter).
+    for attempt in range(2, policy.attempts + 1):
+        least = 0.75 * min(policy.initial_backoff_s * 2 ** (attempt - 2), policy.max_backoff_s)
+        assert opened[attempt] - opened[attempt - 1] >= least
+
+
+@pytest.mark.parametrize("provider", ["gemini", "openai"])
+async def test_connections_ending_before_they_are_stable_share_one_give_up_clock(
+    anyio_backend: Backend, provider: str
+) -> None:
+    lives_s = 0.2
+    policy = ReconnectPolicy(
+        attempts=100,
+        initial_backoff_s=0.01,
+        max_backoff_s=0.01,
+        give_up_after_s=1.0,
+        stable_after_s=5.0,
+    )
+    opened: list[float] = []
+    dropped: list[float] = []
+
+    async def carry_a_while_then_drop(peer: Peer) -> None:
+        opened.append(anyio.current_time())
+        await answer_the_opening(provider, peer, number=len(opened))
+        await anyio.sleep(lives_s)
+        dropped.append(anyio.current_time())
+        await peer.drop()
+
+    _, seen = await session_on(anyio_backend, carry_a_while_then_drop, provider, policy)
+
+    # The clock started at the first loss: each short-lived connection kept it running,
+    # and no attempt started later than give_up_after_s after it.
+    assert 2 <= len(opened) < policy.attempts
+    handshake_s = 0.5  # the server sees a connection a little after the client began it
+    assert opened[-1] - dropped[0] <= policy.give_up_after_s + handshake_s
+    (failed,) = of_type(seen, public.ReconnectFailed)
+    assert failed.attempts == len(opened) - 1
+    assert_failed_after(seen, failed.attempts)
+
+
+@pytest.mark.parametrize("provider", ["gemini", "openai"])
+async def test_connections_that_carried_the_call_each_start_the_attempts_afresh(
+    anyio_backend: Backend, provider: str
+) -> None:
+    # A long call: more connection ends than the policy has attempts, each after the
+    # connection was up for longer than stable_after_s.
+    policy = ReconnectPolicy(attempts=1, initial_backoff_s=0.01, stable_after_s=0.2)
+    connections = 4
+    opened = 0
+
+    async def carry_then_drop(peer: Peer) -> None:
+        nonlocal opened
+        opened += 1
+        await answer_the_opening(provider, peer, number=opened)
+        if opened == connections:
+            await peer.close()
+            return
+        await anyio.sleep(policy.stable_after_s * 2)
+        await peer.drop()
+
+    session, seen = await session_on(anyio_backend, carry_then_drop, provider, policy)
+
+    assert [event.attempts for event in of_type(seen, public.Reconnected)] == [1, 1, 1]
+    assert not of_type(seen, public.ReconnectFailed)
+    assert seen[-1] == public.SessionClosed(reason="provider_closed")
+    assert session.stats.reconnects == connections - 1
+
+
 async def test_a_pending_tool_call_is_not_answered_on_a_connection_that_does_not_know_it(
     anyio_backend: Backend,
 ) -> None:

@@ -92,13 +92,30 @@ def _at_least_one(_instance: object, attribute: attrs.Attribute[Any], value: int
 class ReconnectPolicy:
     """How a ``connect()`` replaces a connection that ended before the session did.
 
+    The budget (``attempts``, ``give_up_after_s``) is spent until a connection
+    proves *stable*: one that stays up for ``stable_after_s`` carried the call,
+    and the next loss starts afresh, with every attempt and a new give-up
+    clock. A connection that ends sooner, however many frames it carried, only
+    spent its attempt: the next one waits its backoff and the clock keeps
+    running from the loss of the last stable connection. Time, not frames,
+    because a server failing the same way on every connection (it accepts,
+    answers the setup, sends a frame, drops) would otherwise be retried at once
+    and forever; lasting connections (Gemini's end about every ten minutes with
+    ``goAway``) each start afresh, so a long call is never cut short by the
+    attempts it needed hours ago. A session that keeps losing its connections
+    therefore fails at most ``give_up_after_s`` plus ``stable_after_s`` (plus
+    opening a connection) after the last stable one was lost.
+
     :param attempts: connections tried, the first at once, before giving up.
     :param initial_backoff_s: the wait before the second attempt; it doubles
         before each further one, up to ``max_backoff_s``, less a random 0-25 %
         so that many clients cut off together do not return together.
     :param max_backoff_s: the longest wait between two attempts.
-    :param give_up_after_s: no attempt starts later than this after the
-        connection was lost.
+    :param give_up_after_s: no attempt starts later than this after the last
+        stable connection was lost.
+    :param stable_after_s: how long a connection must stay up (after its
+        setup) to count as having carried the call: longer than any backoff,
+        far shorter than a provider connection lives.
     :param max_held_input_bytes: user input held during the gap, as encoded
         messages (1 MiB holds about 16 s of 24 kHz PCM16, base64 in JSON); past
         it the oldest held message is dropped, and counted.
@@ -111,6 +128,7 @@ class ReconnectPolicy:
     initial_backoff_s: float = attrs.field(default=0.5, validator=_positive)
     max_backoff_s: float = attrs.field(default=8.0, validator=_positive)
     give_up_after_s: float = attrs.field(default=30.0, validator=_positive)
+    stable_after_s: float = attrs.field(default=10.0, validator=_positive)
     max_held_input_bytes: int = attrs.field(default=1 << 20, validator=_at_least_one)
     restore_timeout_s: float = attrs.field(default=5.0, validator=_positive)
 
@@ -162,12 +180,13 @@ class LinkDialect(Protocol):
 class _Connection:
     """An open, set-up connection, held by a task of the link until released."""
 
-    __slots__ = ("channel", "early", "released")
+    __slots__ = ("channel", "early", "opened_at", "released")
 
     def __init__(self, channel: WebSocketChannel, early: list[str | bytes]) -> None:
         self.channel = channel
         # Frames that arrived before the setup was complete: translated first.
         self.early = early
+        self.opened_at = anyio.current_time()
         self.released = anyio.Event()
 
 
@@ -221,9 +240,10 @@ class ProviderLink:
         self._held_bytes = 0
         self._held_count = 0
         self._dropped_count = 0
-        # Attempts spent on connections that failed again before carrying a frame:
-        # a server that accepts and at once drops must not be retried forever.
-        self._fruitless_attempts = 0
+        # The reconnection budget spent since the last stable connection was lost
+        # (see ReconnectPolicy): attempts made, and when that loss was.
+        self._attempts_spent = 0
+        self._unstable_since: float | None = None
 
     # -- the sending side ----------------------------------------------------------
 
@@ -398,7 +418,6 @@ class ProviderLink:
         for frame in connection.early:
             if not await self._on_frame(frame):
                 return None
-        carried = bool(connection.early)
         connection.early.clear()
         while True:
             try:
@@ -425,9 +444,6 @@ class ProviderLink:
                 return await self._replace(connection, reason, str(exc))
             if not await self._on_frame(frame):
                 return None
-            if not carried:
-                carried = True
-                self._fruitless_attempts = 0
             if self._policy is not None and self._dialect.handover_due():
                 return await self._replace(
                     connection,
@@ -508,6 +524,11 @@ class ProviderLink:
         assert policy is not None
         refusal = self._cannot_resume()
         gap_started = anyio.current_time()
+        unstable_since = self._unstable_since
+        if unstable_since is None or gap_started - old.opened_at >= policy.stable_after_s:
+            # The lost connection carried the call (or is the first lost): start afresh.
+            self._attempts_spent = 0
+            self._unstable_since = unstable_since = gap_started
         self._channel = None
         self._holding = True
         self._restoring = False
@@ -523,10 +544,17 @@ class ProviderLink:
         if not await self._deliver(events):
             old.released.set()
             return None
-        attempt = self._fruitless_attempts
-        error = refusal or "the new connections ended again before they carried anything"
+        attempt = self._attempts_spent
+        error = refusal or (
+            f"the new connections ended again within {policy.stable_after_s:g} s of opening"
+        )
         new: _Connection | None = None
         while refusal is None and attempt < policy.attempts:
+            wait = policy.backoff_s(attempt + 1)
+            elapsed = anyio.current_time() - unstable_since
+            if elapsed + wait > policy.give_up_after_s:
+                break
+            await anyio.sleep(wait)
             attempt += 1
             try:
                 new = await self._open(resuming=True)
@@ -539,12 +567,7 @@ class ProviderLink:
                     attempt=attempt,
                     error=error,
                 )
-            wait = policy.backoff_s(attempt + 1)
-            elapsed = anyio.current_time() - gap_started
-            if attempt >= policy.attempts or elapsed + wait > policy.give_up_after_s:
-                break
-            await anyio.sleep(wait)
-        self._fruitless_attempts = attempt
+        self._attempts_spent = attempt
         old.released.set()
         held, dropped = self._held_count, self._dropped_count
         if new is None:
