@@ -15,6 +15,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 import anyio
+import attrs
 import pytest
 from helpers import of_type
 from test_reliability_ws_faults import Peer as RawPeer
@@ -404,6 +405,104 @@ async def test_connections_that_carried_the_call_each_start_the_attempts_afresh(
     assert not of_type(seen, public.ReconnectFailed)
     assert seen[-1] == public.SessionClosed(reason="provider_closed")
     assert session.stats.reconnects == connections - 1
+
+
+def audio(n: int) -> ev.AudioInput:
+    """A chunk told apart from the others by its content."""
+    return ev.AudioInput(chunk=ev.RealtimeAudioChunk(data=bytes([n]) * len(PCM)))
+
+
+def audio_sent(message: dict[str, Any]) -> int:
+    """Which :func:`audio` chunk a Gemini ``realtimeInput`` message carries."""
+    return base64.b64decode(message["realtimeInput"]["audio"]["data"])[0]
+
+
+async def resumable_then_dropped(peer: Peer) -> None:
+    await peer.receive()
+    await send_all(peer, SETUP_COMPLETE, handle("h-1"))
+    await peer.drop()
+
+
+async def speak_into_the_gap(
+    url: str, policy: ReconnectPolicy, spoken: anyio.Event, chunks: int, *, then: int | None = None
+) -> tuple[RealtimeSession, list[public.RealtimeEvent]]:
+    """A Gemini session whose application sends ``chunks`` chunks when the gap opens.
+
+    ``spoken`` is set once they were sent; chunk ``then``, if any, is sent when
+    the session goes on.
+    """
+    async with gemini.connect(api_key="k", url=url, reconnect=policy) as (events, commands):
+        session = RealtimeSession(events, commands=commands)
+        subscription = session.events(media=False)
+        seen: list[public.RealtimeEvent] = []
+        async with session:
+            async for event in subscription:
+                seen.append(event)
+                if isinstance(event, public.Reconnecting):
+                    for n in range(1, chunks + 1):
+                        await session.send_input(audio(n))
+                    spoken.set()
+                elif isinstance(event, public.Reconnected) and then is not None:
+                    await session.send_input(audio(then))
+    return session, seen
+
+
+async def test_audio_sent_during_the_gap_is_held_and_sent_once_the_oldest_dropped_past_the_bound(
+    anyio_backend: Backend,
+) -> None:
+    # Room for three encoded chunks (base64 and JSON around 4800 bytes), not four.
+    policy = attrs.evolve(FAST, max_held_input_bytes=int(3.5 * len(base64.b64encode(PCM))))
+    spoken_into_the_gap = anyio.Event()
+    second_received: list[dict[str, Any]] = []
+
+    async def second(peer: Peer) -> None:
+        await peer.receive()
+        with anyio.fail_after(BOUND_S):
+            await spoken_into_the_gap.wait()  # the new connection is not ready until then
+        await send_all(peer, SETUP_COMPLETE)
+        with anyio.move_on_after(0.3):  # everything the client sends, and nothing more
+            while True:
+                second_received.append(await peer.receive())
+        await peer.close()
+
+    with anyio.fail_after(BOUND_S * 2):
+        async with loopback(anyio_backend, per_connection(resumable_then_dropped, second)) as (
+            url,
+            _,
+        ):
+            # Five chunks into the gap, a sixth once the session goes on.
+            session, seen = await speak_into_the_gap(url, policy, spoken_into_the_gap, 5, then=6)
+
+    # The newest three fit: sent in order, once each, then what came after the gap.
+    assert [audio_sent(m) for m in second_received] == [3, 4, 5, 6]
+    (reconnected,) = of_type(seen, public.Reconnected)
+    assert (reconnected.input_held, reconnected.input_dropped) == (3, 2)
+    assert (session.stats.gap_input_held, session.stats.gap_input_dropped) == (3, 2)
+
+
+async def test_audio_held_for_a_connection_that_never_comes_is_counted_as_dropped(
+    anyio_backend: Backend,
+) -> None:
+    policy = attrs.evolve(FAST, attempts=1)
+    spoken_into_the_gap = anyio.Event()
+
+    async def second(peer: Peer) -> None:
+        await peer.receive()
+        with anyio.fail_after(BOUND_S):
+            await spoken_into_the_gap.wait()
+        await peer.drop()  # before the setup completed: the only attempt failed
+
+    with anyio.fail_after(BOUND_S * 2):
+        async with loopback(anyio_backend, per_connection(resumable_then_dropped, second)) as (
+            url,
+            _,
+        ):
+            session, seen = await speak_into_the_gap(url, policy, spoken_into_the_gap, 2)
+
+    (failed,) = of_type(seen, public.ReconnectFailed)
+    assert failed.input_dropped == 2
+    assert (session.stats.gap_input_held, session.stats.gap_input_dropped) == (0, 2)
+    assert_failed_after(seen, policy.attempts)
 
 
 async def test_a_pending_tool_call_is_not_answered_on_a_connection_that_does_not_know_it(

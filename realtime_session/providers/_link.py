@@ -24,9 +24,11 @@ WebSockets, with the adapter's command object sending through it.
 Input sent during the gap is held, in order, up to
 ``ReconnectPolicy.max_held_input_bytes`` (beyond that the oldest is dropped),
 and sent once on the new connection, after its conversation was restored;
-both numbers travel in ``Reconnected``. A message the old connection took
-(its send returned) is never sent again. Other messages during the gap refer
-to the old connection (a cancel, a truncation) and are not sent.
+both numbers travel in ``Reconnected``. Input sent after ``Reconnected``, while
+the held input is still on its way, queues behind it and is never dropped, so
+those numbers are final. A message the old connection took (its send
+returned) is never sent again. Other messages during the gap refer to the old
+connection (a cancel, a truncation) and are not sent.
 """
 
 from __future__ import annotations
@@ -238,7 +240,6 @@ class ProviderLink:
         self._flushing = False
         self._held: deque[str] = deque()
         self._held_bytes = 0
-        self._held_count = 0
         self._dropped_count = 0
         # The reconnection budget spent since the last stable connection was lost
         # (see ReconnectPolicy): attempts made, and when that loss was.
@@ -303,7 +304,10 @@ class ProviderLink:
         self._holding = True
         self._held.append(text)
         self._held_bytes += len(text)
-        self._held_count += 1
+        if self._channel is not None:
+            # The gap is over and its counts were reported: this queues behind the
+            # held input, which is on its way, and is not dropped.
+            return
         while self._held_bytes > self._policy.max_held_input_bytes and len(self._held) > 1:
             self._held_bytes -= len(self._held.popleft())
             self._dropped_count += 1
@@ -320,13 +324,16 @@ class ProviderLink:
         try:
             channel = self._channel
             while self._held and channel is not None and channel is self._channel:
-                text = self._held[0]
+                # Out of the queue while it is sent: a drop for the bound meanwhile must
+                # take the oldest message still waiting, not this one.
+                text = self._held.popleft()
+                self._held_bytes -= len(text)
                 try:
                     await channel.send_text(text)
                 except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+                    self._held.appendleft(text)
+                    self._held_bytes += len(text)
                     return
-                self._held.popleft()
-                self._held_bytes -= len(text)
             if channel is not None and channel is self._channel and not self._restoring:
                 self._holding = False
         finally:
@@ -532,7 +539,6 @@ class ProviderLink:
         self._channel = None
         self._holding = True
         self._restoring = False
-        self._held_count = len(self._held)
         self._dropped_count = 0
         if not handover:
             old.released.set()
@@ -569,7 +575,7 @@ class ProviderLink:
                 )
         self._attempts_spent = attempt
         old.released.set()
-        held, dropped = self._held_count, self._dropped_count
+        held, dropped = len(self._held), self._dropped_count
         if new is None:
             dropped += len(self._held)
             self._held.clear()
