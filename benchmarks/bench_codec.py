@@ -3,11 +3,15 @@
 Three event sets: ``mixed`` (one of each common provider event, text and audio
 alike), ``control`` (the same without its audio chunk: what the transcript lane
 carries) and ``audio`` (20 ms chunks of 24 kHz PCM16 mono, 960 bytes each, the
-bulk of a voice session's traffic). Decoding audio includes its base64, which
-``json.loads`` does not do. For each set the codec's JSON figures
+bulk of a voice session's traffic). For each set the codec's JSON figures
 (``to_json`` / ``from_json``) stand beside a baseline measured in the same run:
 the standard library's ``json.dumps`` / ``json.loads`` of the same plain dicts,
-which is the floor cost of writing or reading that JSON at all. The dict-level
+which is the floor cost of writing or reading that JSON at all. That baseline
+reads JSON only: it neither checks the document nor builds events, and leaves
+audio as base64 text, where the codec decodes it to bytes. For the sets with
+audio, ``decode_b64_ratio`` also sets ``from_json`` beside ``json.loads``
+followed by the standard library's base64 decoding of the chunk
+(``baseline_decode_b64_per_s``): still no checks and no events. The dict-level
 figures (``to_dict`` / ``from_dict``, no JSON text) are reported too, and
 ``parse_per_s``, the codec's strict JSON parse alone (duplicate keys and the
 non-finite constants refused): with ``decode_dict_per_s`` it splits
@@ -18,8 +22,9 @@ after one warm-up pass, with the garbage collector paused during a pass, as
 ``timeit`` does; a figure's passes alternate with its baseline's. A pass is
 timed in CPU time of its thread: on a shared machine the time spent waiting for
 a core is nobody's work, and would only add noise to both.
-``encode_ratio`` and ``decode_ratio`` divide the codec's median by its
-baseline's (above 1: faster than the standard library).
+``encode_ratio``, ``decode_ratio`` and ``decode_b64_ratio`` divide the codec's
+median by its baseline's (above 1: faster than the standard library). Each
+record names what its baselines do under ``baselines``.
 
 Run ``python benchmarks/bench_codec.py [--quick]``; it prints one JSON record per
 set. ``run(quick=True)`` returns the same records to a driver.
@@ -28,6 +33,7 @@ set. ``run(quick=True)`` returns the same records to a driver.
 from __future__ import annotations
 
 import argparse
+import binascii
 import functools
 import gc
 import json
@@ -103,6 +109,15 @@ def audio_events() -> list[ev.RealtimeSessionEvent]:
     ]
 
 
+def _loads_and_base64(text: str) -> object:
+    """``json.loads``, then the base64 of an audio chunk decoded as the standard library does."""
+    data = json.loads(text)
+    chunk = data.get("chunk")
+    if chunk is not None:
+        binascii.a2b_base64(chunk["data"], strict_mode=True)
+    return data
+
+
 def _rate(operation: Callable[[Any], object], items: Sequence[object], passes: int) -> float:
     """Operations per second of one timed run over ``items``, ``passes`` times."""
     gc_was_enabled = gc.isenabled()
@@ -161,12 +176,17 @@ def _measure(name: str, events: list[ev.RealtimeSessionEvent], *, quick: bool) -
 
     passes = max(1, (150 if quick else 1000) * 13 // len(events))
     repeats = 3 if quick else 7
+    baselines = {
+        "encode": "json.dumps of the same dicts",
+        "decode": "json.loads of the same text: no checks, no events, base64 left as text",
+    }
     record: dict[str, object] = {
         "name": "codec",
         "backend": "none",
         "set": name,
         "events": len(events),
         "repeats": repeats,
+        "baselines": baselines,
     }
     # Each codec figure, its same-run baseline and the ratio of their medians.
     for figure, measured, baseline in (
@@ -177,6 +197,17 @@ def _measure(name: str, events: list[ev.RealtimeSessionEvent], *, quick: bool) -
         record[f"{figure}_per_s"] = _spread(rates)
         record[f"baseline_{figure}_per_s"] = _spread(baseline_rates)
         record[f"{figure}_ratio"] = round(
+            statistics.median(rates) / statistics.median(baseline_rates), 2
+        )
+    if any(isinstance(event, ev.OutputAudioChunk) for event in events):
+        baselines["decode_b64"] = (
+            "json.loads of the same text, then binascii.a2b_base64 of the chunk's data"
+        )
+        rates, baseline_rates = _paired_rates(
+            (codec.from_json, texts), (_loads_and_base64, texts), passes, repeats
+        )
+        record["baseline_decode_b64_per_s"] = _spread(baseline_rates)
+        record["decode_b64_ratio"] = round(
             statistics.median(rates) / statistics.median(baseline_rates), 2
         )
     record["encode_dict_per_s"] = _spread(

@@ -37,10 +37,11 @@ once, by a function generated for its class from the attrs fields (type tests
 inline, one count of the keys, the instance built as attrs builds it); only a
 document that fails is decoded a second time, by cattrs with detailed
 validation, to say where and why. JSON text is read as
-:mod:`realtime_session._json` reads it for the codec (by ``jiter``, a key
-repeated within an object refused) and written by ``orjson`` (several times
-faster than the standard library, which it falls back to for the few documents
-it does not write the same way).
+:mod:`realtime_session._json` reads it for the codec (a key repeated within an
+object refused), or by ``orjson`` or ``jiter`` alone where that reads the same:
+a text ``orjson`` writes back byte for byte repeats no key. It is written by
+``orjson`` (several times faster than the standard library, which it falls back
+to for the few documents it does not write the same way).
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar, final, overload
 
 import attrs
 import cattrs
+import jiter
 import orjson
 from cattrs.cols import homogenous_tuple_structure_factory
 from cattrs.errors import (
@@ -933,6 +935,7 @@ class _FastDecoders:
     def __init__(self, converter: _Converter) -> None:
         self._converter = converter
         self._built: dict[object, _Hook] = {}
+        self._tables: dict[object, Mapping[str, _Hook]] = {}
 
     def hook(self, target: object) -> _Hook:
         """The decoder of ``target``: a wire class, a tagged union or the blocks."""
@@ -963,8 +966,20 @@ class _FastDecoders:
             self._built[tp] = decoder
         return decoder
 
+    def members(self, target: object) -> Mapping[str, _Hook] | None:
+        """The decoders of a tagged union's members by tag; ``None`` for other targets."""
+        if not _is_tagged_union(target):
+            return None
+        table = self._tables.get(target)
+        if table is None:
+            table = self._tables[target] = {
+                tag: self._decoder(member) for tag, member in _members_by_tag(target).items()
+            }
+        return table
+
     def _union(self, union: object) -> _Hook:
-        table = {tag: self._decoder(member) for tag, member in _members_by_tag(union).items()}
+        table = self.members(union)
+        assert table is not None
 
         def decode_union(value: Any, _: object) -> Any:
             # A missing, unhashable or unknown tag raises here too.
@@ -1019,8 +1034,9 @@ class _FastDecoders:
                     value = f"{bind(default.factory)}()"
                 else:
                     value = bind(default)
-                body += [f"{v} = d.get({field.name!r}, _ABSENT)", f"if {v} is _ABSENT:"]
-                body += [f"    {v} = {value}", "else:", "    n += 1", *(f"    {s}" for s in steps)]
+                # A test and a subscript cost less than a call to ``d.get``.
+                body += [f"if {field.name!r} in d:", f"    {v} = d[{field.name!r}]", "    n += 1"]
+                body += [*(f"    {s}" for s in steps), "else:", f"    {v} = {value}"]
             arguments.append(f"{field.alias}={v}")
         body += ["if len(d) != n:", "    raise _Refused"]
         setters = _slot_setters(cls)
@@ -1194,12 +1210,15 @@ def to_json(obj: _Encodable) -> str:
 
 @final
 class _Decoder:
-    __slots__ = ("_detailed", "fast", "target")
+    __slots__ = ("_detailed", "fast", "members", "target")
 
     def __init__(self, target: object) -> None:
         _check_target(target)
         self.target = target
         self.fast = _FAST.hook(target)
+        # For a union, what ``fast`` dispatches to: ``from_json`` looks the tag
+        # up itself, which spares it a call per document.
+        self.members = _FAST.members(target)
         self._detailed: _Hook | None = None
 
     def explain(self, data: object) -> Any:
@@ -1292,9 +1311,16 @@ _DECODERS_BY_ID: dict[int, tuple[object, _Decoder]] = {}
 _DECODERS_BY_ID_LIMIT: Final = 64
 
 
+# The target decoded into last, and its decoder: most callers decode into one
+# type, and one identity test costs less than an id() and a look-up.
+_last_decoder: tuple[object, _Decoder | None] = (_ABSENT, None)
+
+
 def _decoder(target: object) -> _Decoder:
+    global _last_decoder
     entry = _DECODERS_BY_ID.get(id(target))
     if entry is not None and entry[0] is target:
+        _last_decoder = entry
         return entry[1]
     try:
         decoder = _DECODERS.get(target)
@@ -1306,6 +1332,7 @@ def _decoder(target: object) -> _Decoder:
         decoder = _DECODERS[target] = _Decoder(target)
     if len(_DECODERS_BY_ID) < _DECODERS_BY_ID_LIMIT:
         _DECODERS_BY_ID[id(target)] = (target, decoder)
+    _last_decoder = (target, decoder)
     return decoder
 
 
@@ -1328,8 +1355,10 @@ def from_dict(data: object, type: Any = RealtimeSessionEvent) -> Any:
     :raises DecodeError: ``data`` is not a valid encoding of ``type``.
     :raises TypeError: ``type`` is not a wire class or union.
     """
-    entry = _DECODERS_BY_ID.get(id(type))
-    decoder = entry[1] if entry is not None and entry[0] is type else _decoder(type)
+    last = _last_decoder
+    decoder = last[1] if last[0] is type else None
+    if decoder is None:
+        decoder = _decoder(type)
     try:
         return decoder.fast(data, decoder.target)
     except Exception:
@@ -1341,13 +1370,24 @@ def from_dict(data: object, type: Any = RealtimeSessionEvent) -> Any:
 # everywhere, tool arguments included: this codec never writes them, and an
 # object that has them has no single meaning (a second "type" would silently
 # pick another class).
+#
+# ``_json.parse`` is the reader that refuses them, and says where. orjson reads
+# in half its time but keeps the last of a repeated key, so ``from_json`` hands
+# it only what it can vouch for: a text it writes back byte for byte is standard
+# JSON and repeats no key (a repeat would have been dropped, shortening it), so
+# any strict reader would return the same value. That is every text ``to_json``
+# writes with orjson. What it leaves to the standard library is not (orjson writes
+# back the characters it escapes as ``\\u``), and a text with a ``\\u`` escape goes
+# to ``_json.parse`` straight away; looking for one byte first is several times
+# faster than for two, and most texts have no escape at all.
 
-
-def _parse(text: str | bytes) -> object:
-    try:
-        return _json.parse(text, unique_keys=True)
-    except _json.JsonError as error:
-        raise DecodeError(f"${error.path}", error.reason) from None
+_orjson_loads: Final = orjson.loads
+_orjson_dumps: Final = orjson.dumps
+# jiter reads long strings (base64 audio) faster than orjson, short texts
+# slower; what it returns is vouched for the same way. Its default cache holds
+# keys and short values (tags, ids), which repeat from one audio chunk to the next.
+_jiter_loads: Final = jiter.from_json
+_LONG_TEXT: Final = 512
 
 
 @overload
@@ -1366,10 +1406,36 @@ def from_json(text: str | bytes, type: Any = RealtimeSessionEvent) -> Any:
     :raises DecodeError: ``text`` is not valid JSON or not a valid encoding of ``type``.
     :raises TypeError: ``type`` is not a wire class or union.
     """
-    entry = _DECODERS_BY_ID.get(id(type))
-    decoder = entry[1] if entry is not None and entry[0] is type else _decoder(type)
-    data = _parse(text)
+    last = _last_decoder
+    decoder = last[1] if last[0] is type else None
+    if decoder is None:
+        decoder = _decoder(type)
+    data: Any = _ABSENT
+    raw: bytes | None = None
     try:
-        return decoder.fast(data, decoder.target)
+        if isinstance(text, str):
+            if "\\" not in text or "\\u" not in text:
+                raw = text.encode()
+        elif isinstance(text, bytes) and (text.find(b"\\") < 0 or text.find(b"\\u") < 0):
+            raw = text
+        if raw is not None:
+            data = _orjson_loads(raw) if len(raw) < _LONG_TEXT else _jiter_loads(raw)
+            if _orjson_dumps(data) != raw:
+                data = _ABSENT
+    except (ValueError, TypeError):
+        # A lone surrogate (which a str holds and UTF-8 does not), text that
+        # is not JSON, or nesting too deep for orjson to write back.
+        data = _ABSENT
+    if data is _ABSENT:
+        try:
+            data = _json.parse(text, unique_keys=True)
+        except _json.JsonError as error:
+            raise DecodeError(f"${error.path}", error.reason) from None
+    try:
+        members = decoder.members
+        if members is None:
+            return decoder.fast(data, decoder.target)
+        # Parsed JSON is an object exactly when its "type" can be looked up.
+        return members[data[_TAG_KEY]](data, None)
     except Exception:
         return decoder.explain(data)

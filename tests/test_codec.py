@@ -1263,6 +1263,99 @@ def test_colons_in_strings_decode() -> None:
     assert codec.from_json(codec.to_json(wrapped)) == wrapped
 
 
+# Text is read by the fastest reader that can vouch for it: one that writes it
+# back byte for byte. Whatever reads it, the outcome is the same.
+
+LONG_DATA = "AAEC" * 200  # a text above the length where the reader changes
+
+
+@pytest.mark.parametrize(
+    ("text", "path"),
+    [
+        pytest.param(
+            '{"type":"output_audio_chunk","chunk":{"data":"' + LONG_DATA + '"},'
+            '"item_id":"i","item_id":"j"}',
+            "$.item_id",
+            id="long",
+        ),
+        pytest.param(
+            '{"type":"output_audio_chunk","chunk":{"data":"' + LONG_DATA + '","data":"AAE="}}',
+            "$.chunk.data",
+            id="long-nested",
+        ),
+        pytest.param(
+            '{"type":"input_transcript_partial","text":"\\u00e9","text":"\\u00e9"}',
+            "$.text",
+            id="escaped",
+        ),
+        pytest.param(
+            '{"type":"input_transcript_partial","text":"a\\nb","text":"a\\nb"}',
+            "$.text",
+            id="escaped-newline",
+        ),
+    ],
+)
+def test_repeated_keys_are_refused_in_long_and_escaped_texts(text: str, path: str) -> None:
+    for document in (text, text.encode()):
+        with pytest.raises(codec.DecodeError) as caught:
+            codec.from_json(document)
+        assert caught.value.path == path
+        assert caught.value.reason.startswith("repeated key ")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"type": "input_transcript_partial", "text": "hi"}',
+        '{"text":"hi","type":"input_transcript_partial"}',
+        '{"type":"input_transcript_partial","text":"h\\u0069"}',
+        '{"type":"input_transcript_partial","text":"\\u00e9t\\u00e9"}',
+        '{"type":"input_transcript_partial","text":"été"}',
+        '{"type":"input_transcript_partial","text":"a\\/b\\nc\\"d"}',
+        '{"type":"assistant_transcript_truncated","item_id":"i","audio_played_ms":1E3}',
+        '{"type":"assistant_transcript_truncated","item_id":"i","audio_played_ms":1000}',
+        '{"type":"tool_call_requested","call_id":"c","tool_name":"t","arguments":{"x":1.0e0}}',
+        (
+            '{"type":"tool_call_requested","call_id":"c","tool_name":"t","arguments":'
+            '{"x":18446744073709551616}}'
+        ),
+        '{"type":"output_audio_chunk","chunk":{"data":"' + LONG_DATA + '"}}',
+        '{"type":"output_audio_chunk","chunk":{"data":"' + LONG_DATA + '"} }',
+        '{"type":"output_audio_chunk","chunk":{"data":"' + LONG_DATA + '","mime_type":"\\u0061"}}',
+    ],
+)
+def test_texts_not_written_the_codecs_way_decode_as_the_strict_reader_reads_them(
+    text: str,
+) -> None:
+    def decoded(decode: Callable[[], object]) -> object:
+        try:
+            return decode()
+        except codec.DecodeError as error:
+            return (error.path, error.reason)
+
+    expected = decoded(lambda: codec.from_dict(json.loads(text)))
+    for document in (text, text.encode()):
+        assert decoded(functools.partial(codec.from_json, document)) == expected
+
+
+def test_texts_no_fast_reader_takes_are_judged_by_the_strict_reader() -> None:
+    deep = '{"type":"tool_call_requested","call_id":"c","tool_name":"t","arguments":'
+    for text, path in (
+        (deep + "[" * 300 + "]" * 300 + "}", "$.arguments" + "[0]" * 256),
+        ('{"type":"input_transcript_partial","text":"\\ud800"}', None),
+        ('{"type":"input_transcript_partial","text":NaN}', "$"),
+        ('{"type":"input_transcript_partial","text":"a"} x', "$"),
+    ):
+        try:
+            result = codec.from_json(text)
+        except codec.DecodeError as error:
+            assert path is not None
+            assert error.path == path
+        else:
+            assert path is None
+            assert result == ev.InputTranscriptPartial(text="\ud800")
+
+
 # Error messages quote keys and values in part, with their length.
 
 HUGE = "k" * 10_000_000
