@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import collections
 import copy
 import functools
@@ -1354,6 +1356,44 @@ def test_texts_no_fast_reader_takes_are_judged_by_the_strict_reader() -> None:
         else:
             assert path is None
             assert result == ev.InputTranscriptPartial(text="\ud800")
+
+
+# Audio is decoded from base64 by pybase64 where it can, by the standard
+# library's strict mode where it cannot: the outcome is always the latter's.
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    data=st.text(alphabet="AQgw+/=-_ \nÄ", max_size=12)
+    | st.binary(max_size=9).map(lambda raw: base64.b64encode(raw).decode()),
+    padding=st.sampled_from(["", "=", "==", "===="]),
+)
+def test_base64_is_read_as_the_standard_librarys_strict_mode_reads_it(
+    data: str, padding: str
+) -> None:
+    text = data + padding
+    try:
+        expected: bytes | None = binascii.a2b_base64(text, strict_mode=True)
+    except ValueError:
+        expected = None
+
+    def from_dict() -> bytes:
+        return codec.from_dict({"data": text}, type=ev.RealtimeAudioChunk).data
+
+    def from_json() -> bytes:
+        return codec.from_json(json.dumps({"data": text}), type=ev.RealtimeAudioChunk).data
+
+    for decode in (from_dict, from_json):
+        if expected is None:
+            with pytest.raises(codec.DecodeError, match=r"^\$\.data: invalid base64 \("):
+                decode()
+        else:
+            assert decode() == expected
+
+
+def test_base64_the_standard_library_takes_with_surplus_padding_is_read() -> None:
+    for text, expected in (("QUJD=", b"ABC"), ("QUJD====", b"ABC"), ("QR==", b"A")):
+        assert codec.from_dict({"data": text}, type=ev.RealtimeAudioChunk).data == expected
 
 
 # Error messages quote keys and values in part, with their length.

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
 PROJECT = PYPROJECT["project"]
 EXTRAS: dict[str, list[str]] = PROJECT["optional-dependencies"]
-BASE = {"anyio", "attrs", "cattrs", "structlog", "jiter", "orjson"}
+BASE = {"anyio", "attrs", "cattrs", "structlog", "jiter", "orjson", "pybase64"}
 # The import name of each distribution the tests may use.
 IMPORT_NAMES = {
     "pytest-timeout": "pytest_timeout",
