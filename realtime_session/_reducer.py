@@ -79,6 +79,7 @@ from ._transcript_events import (
     AssistantTranscriptTruncated,
     AssistantTurnCompleted,
     AssistantTurnInterrupted,
+    ItemDelta,
     ItemObserved,
     ItemSkipped,
     OrphansReleased,
@@ -284,9 +285,7 @@ def _check_user_final(event: UserTranscriptFinal) -> _ItemIds | str:
     return _item_ids(event.item_id, event.previous_item_id)
 
 
-def _check_delta_event(
-    event: AssistantTextDelta | AssistantTranscriptDelta,
-) -> tuple[str, str, str, str | None] | str:
+def _check_delta_event(event: ItemDelta) -> tuple[str, str, str, str | None] | str:
     return _check_delta(
         event.response_id,
         event.delta_id,

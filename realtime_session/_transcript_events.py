@@ -52,30 +52,38 @@ class UserTranscriptFinal:
     text: str
 
 
+@attrs.frozen(kw_only=True)
+class ItemDelta:
+    """The six fields every delta of an assistant item carries, declared once.
+
+    Subclassed, without a field of their own, by the provider events
+    ``OutputTextDeltaForItem`` and ``OutputAudioTranscriptDeltaForItem`` and the
+    transcript events ``AssistantTextDelta`` and ``AssistantTranscriptDelta``:
+    each remains a final class of its own, equal only to instances of itself,
+    with its own wire tag. A base class rather than a shared field list, so that
+    type checkers see the fields; attrs generates the same ``__init__``,
+    ``__eq__``, ``__hash__`` and ``__repr__`` for a subclass as for a class
+    declaring the fields itself, so a delta costs no more to build or read.
+    """
+
+    response_id: str
+    delta_id: str
+    item_id: str
+    previous_item_id: str | None = None
+    content_index: int = 0
+    delta: str
+
+
 @final
 @attrs.frozen(kw_only=True)
-class AssistantTextDelta:
+class AssistantTextDelta(ItemDelta):
     """A piece of display text (the text output lane, committed as a ``TextBlock``)."""
 
-    response_id: str
-    delta_id: str
-    item_id: str
-    previous_item_id: str | None = None
-    content_index: int = 0
-    delta: str
-
 
 @final
 @attrs.frozen(kw_only=True)
-class AssistantTranscriptDelta:
+class AssistantTranscriptDelta(ItemDelta):
     """A piece of the spoken transcript (committed as a ``TranscriptBlock``)."""
-
-    response_id: str
-    delta_id: str
-    item_id: str
-    previous_item_id: str | None = None
-    content_index: int = 0
-    delta: str
 
 
 @final

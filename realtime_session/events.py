@@ -19,7 +19,7 @@ import attrs
 from . import public
 from ._media import RealtimeAudioChunk as RealtimeAudioChunk
 from ._media import RealtimeVideoChunk as RealtimeVideoChunk
-from ._transcript_events import RealtimeTranscriptEvent
+from ._transcript_events import ItemDelta, RealtimeTranscriptEvent
 from ._turn import StopReason as StopReason
 from ._turn import Usage as Usage
 
@@ -147,15 +147,8 @@ class OutputTextDelta:
 
 @final
 @attrs.frozen(kw_only=True)
-class OutputTextDeltaForItem:
+class OutputTextDeltaForItem(ItemDelta):
     """A display-text delta of an item (the text lane of the transcript)."""
-
-    response_id: str
-    delta_id: str
-    item_id: str
-    previous_item_id: str | None = None
-    content_index: int = 0
-    delta: str
 
     def to_public_event(self) -> public.RealtimeEvent | None:
         return public.OutputTextDelta(
@@ -165,15 +158,8 @@ class OutputTextDeltaForItem:
 
 @final
 @attrs.frozen(kw_only=True)
-class OutputAudioTranscriptDeltaForItem:
+class OutputAudioTranscriptDeltaForItem(ItemDelta):
     """A spoken-transcript delta of an item: the text of the audio being generated."""
-
-    response_id: str
-    delta_id: str
-    item_id: str
-    previous_item_id: str | None = None
-    content_index: int = 0
-    delta: str
 
     def to_public_event(self) -> public.RealtimeEvent | None:
         return public.OutputAudioTranscriptDelta(
