@@ -591,11 +591,16 @@ def _mismatched_tag(found: object, cls: type, tag: str) -> _Invalid:
     )
 
 
+def _enum_members(cls: type[Enum]) -> tuple[dict[object, Enum], frozenset[type]]:
+    """An enum's members by value, and the types of those values (the only ones taken)."""
+    members = {member.value: member for member in cls}
+    return members, frozenset(type(value) for value in members)
+
+
 def _structure_enum_factory(cls: type[Enum]) -> _Hook:
     # cattrs calls the enum with the value, which accepts values of other types
     # that compare equal (``1.0`` for ``1``) and explains nothing.
-    members = {member.value: member for member in cls}
-    value_types = frozenset(type(value) for value in members)
+    members, value_types = _enum_members(cls)
     expected = ", ".join(repr(value) for value in members)
 
     def structure_enum(value: object, _: object) -> Enum:
@@ -1011,9 +1016,12 @@ class _FastDecoders:
 
         # A tagged class is reached through ``hook`` or a union, which test for a dict.
         body = [] if cls in _WIRE_TAGS else ["if type(d) is not dict:", "    raise _Refused"]
-        # ``n`` counts the keys taken; any other key makes ``len(d)`` larger.
+        # Documents usually hold every field (only None is left out), and then the
+        # count of their keys says so: each is simply looked up. Otherwise ``n``
+        # counts the keys taken; any other key makes ``len(d)`` larger.
+        every = [f"if len(d) == {len(fields) + (cls in _WIRE_TAGS)}:"]
         required = [f for f in fields if f.default is attrs.NOTHING and not _is_optional(f.type)]
-        body.append(f"n = {len(required) + (cls in _WIRE_TAGS)}")
+        some = [f"n = {len(required) + (cls in _WIRE_TAGS)}"]
         json_values = _json_value_fields(cls)
         required_ids = _REQUIRED_IDS.get(cls, frozenset())
         arguments = []
@@ -1021,7 +1029,19 @@ class _FastDecoders:
             v = f"v{index}"
             optional = _is_optional(field.type)
             if field.name in json_values:  # the check takes null as any other JSON value
-                steps = [f"{v} = {bind(_check_json_value)}({v})"]
+                # Tool arguments are mostly one object of scalars, which needs no walk.
+                check = bind(_check_json_value)
+                steps = [
+                    f"if type({v}) is dict:",
+                    f"    for k, x in {v}.items():",
+                    "        if type(k) is not str or not (",
+                    "            type(x) is str or type(x) is int or x is None or x is True or x is False",
+                    "        ):",
+                    f"            {check}({v})",
+                    "            break",
+                    "else:",
+                    f"    {check}({v})",
+                ]
             else:
                 steps = self._steps(
                     _without_none(field.type) if optional else field.type,
@@ -1032,9 +1052,10 @@ class _FastDecoders:
                 )
                 if optional:
                     steps = [f"if {v} is not None:", *(f"    {step}" for step in steps)]
+            every += [f"    {v} = d[{field.name!r}]", *(f"    {step}" for step in steps)]
             default = field.default
             if field in required:
-                body += [f"{v} = d[{field.name!r}]", *steps]
+                some += [f"{v} = d[{field.name!r}]", *steps]
             else:
                 if default is attrs.NOTHING or default is None:
                     value = "None"  # a missing field that may be None reads as None
@@ -1045,10 +1066,14 @@ class _FastDecoders:
                 else:
                     value = bind(default)
                 # A test and a subscript cost less than a call to ``d.get``.
-                body += [f"if {field.name!r} in d:", f"    {v} = d[{field.name!r}]", "    n += 1"]
-                body += [*(f"    {s}" for s in steps), "else:", f"    {v} = {value}"]
+                some += [f"if {field.name!r} in d:", f"    {v} = d[{field.name!r}]", "    n += 1"]
+                some += [*(f"    {s}" for s in steps), "else:", f"    {v} = {value}"]
             arguments.append(f"{field.alias}={v}")
-        body += ["if len(d) != n:", "    raise _Refused"]
+        some += ["if len(d) != n:", "    raise _Refused"]
+        if len(required) == len(fields):
+            body += some  # the same lookups, the same count
+        else:
+            body += [*every, "else:", *(f"    {line}" for line in some)]
         setters = _slot_setters(cls)
         if setters is None:
             body.append(f"return _cls({', '.join(arguments)})")
@@ -1084,6 +1109,16 @@ class _FastDecoders:
                 f"    {v} = {bind(_b64decode)}({v}, validate=True)",
                 "except ValueError:",
                 f"    {v} = {bind(_structure_bytes)}({v}, None)",
+            ]
+        if _is_enum(tp):
+            # ``_structure_enum_factory``'s hook inline.
+            members, value_types = _enum_members(tp)  # type: ignore[arg-type]
+            return [
+                f"if type({v}) not in {bind(value_types)}:",
+                refuse,
+                f"{v} = {bind(members)}.get({v})",
+                f"if {v} is None:",
+                refuse,
             ]
         if _is_variadic_tuple(tp):
             (item, _) = typing.get_args(tp)

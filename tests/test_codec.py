@@ -1265,6 +1265,43 @@ def test_colons_in_strings_decode() -> None:
     assert codec.from_json(codec.to_json(wrapped)) == wrapped
 
 
+# A document holding as many keys as its class has fields has each looked up;
+# one of them misspelt is still an unknown key, named as such.
+
+
+@pytest.mark.parametrize(
+    ("text", "path", "reason"),
+    [
+        pytest.param(
+            '{"type":"output_audio_chunk","chunk":{"data":"AAE=","sample_rate_hz":24000,'
+            '"channels":1,"mimetype":"audio/pcm"}}',
+            "$.chunk.mimetype",
+            "unknown key 'mimetype' for events.RealtimeAudioChunk",
+            id="record",
+        ),
+        pytest.param(
+            '{"type":"output_audio_chunk","chunk":{"data":"AAE="},"response_id":"r",'
+            '"item_id":"i","contentindex":0}',
+            "$.contentindex",
+            "unknown key 'contentindex' for events.OutputAudioChunk",
+            id="tagged",
+        ),
+        pytest.param(
+            '{"type":"turn_completed","response_id":"r","stopreason":"end_turn","usage":{}}',
+            "$.stopreason",
+            "unknown key 'stopreason' for events.TurnCompleted",
+            id="beside-a-default",
+        ),
+    ],
+)
+def test_a_misspelt_key_in_a_complete_document_is_an_unknown_key(
+    text: str, path: str, reason: str
+) -> None:
+    with pytest.raises(codec.DecodeError) as caught:
+        codec.from_json(text)
+    assert (caught.value.path, caught.value.reason) == (path, reason)
+
+
 # Text is read by the fastest reader that can vouch for it: one that writes it
 # back byte for byte. Whatever reads it, the outcome is the same.
 
