@@ -394,14 +394,17 @@ class Unreachable:
 async def run_through_outage(
     log: SessionLog, *, max_buffer: int
 ) -> tuple[str, list[public.RealtimeEvent], float]:
-    """A call whose log is down for its middle third; returns how long the call took."""
+    """A call whose log is down for its middle third; returns how long that third took."""
     flaky = Unreachable(log)
     script = call(turns=3, chunks=30, barge_in=False)
     third = len(script) // 3
     send, receive = anyio.create_memory_object_stream[ev.RealtimeSessionEvent](len(script) + 1)
     session = RealtimeSession(receive)
     local = session.events(media_buffer=100_000, max_pending=100_000)
-    started = anyio.current_time()
+
+    def dispatched(count: int) -> Callable[[], bool]:
+        return lambda: session.stats.events_in >= count
+
     async with (
         publish(session, flaky, max_buffer=max_buffer, heartbeat_s=0.05) as publisher,
         session,
@@ -411,11 +414,17 @@ async def run_through_outage(
                 await wait_until(lambda: session.stats.events_in >= third)
                 await publisher.wait_flushed()
                 flaky.down = True
+                started = anyio.current_time()  # the call's time without its log
             elif n == 2 * third:
                 elapsed = anyio.current_time() - started
                 flaky.down = False
             await send.send(item.event)
             await anyio.lowlevel.checkpoint()
+            if n < third:
+                # Before the outage everything reaches the log, however fast the
+                # session runs ahead of the log's round trips and max_buffer.
+                await wait_until(dispatched(n + 1))
+                await publisher.wait_flushed()
         send.close()
         seen = [event async for event in local]
     return publisher.session_id, seen, elapsed
