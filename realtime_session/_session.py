@@ -32,6 +32,7 @@ from ._latency import LatencyTracker, max_ms, median_ms
 from ._log import library_logger
 from ._playback import PlaybackTracker
 from ._reducer import DROPPED_DUPLICATE
+from ._routes import ROUTES, AssistantDeltaLane, announcement, change_event
 from ._subscription import Fanout, Subscription
 from ._tools import Tool, ToolRunner
 from .recording import EventRecorder
@@ -49,6 +50,8 @@ _BATCH: Final = 256
 _REJECTION_LOG_EVERY: Final = 1000
 _STREAM_CLOSE_TIMEOUT_S: Final = 1.0
 _SUBMIT_GRACE_S: Final = 5.0
+_AUDIO: Final = ROUTES[ev.OutputAudioChunk]
+_VIDEO: Final = ROUTES[ev.OutputVideoChunk]
 
 
 @final
@@ -170,31 +173,8 @@ class RealtimeSession(anyio.AsyncContextManagerMixin):
         self._gap_input_dropped = 0
         self._orphan_deadline: float | None = None
         self._orphan_snapshot: frozenset[str] = frozenset()
-        self._handlers: dict[type, Callable[[Any], None]] = {
-            ev.OutputTextDeltaForItem: self._delta_handler(False, public.OutputTextDelta),
-            ev.OutputAudioTranscriptDeltaForItem: self._delta_handler(
-                True, public.OutputAudioTranscriptDelta
-            ),
-            ev.OutputAudioChunk: self._on_audio,
-            ev.OutputVideoChunk: self._on_video,
-            ev.InputTranscriptPartial: self._publish_projection,
-            ev.InputTranscriptFinal: self._publish_projection,
-            ev.OutputTextDelta: self._publish_projection,
-            ev.TurnCommitted: self._on_turn_committed,
-            ev.InputTranscriptFinalForItem: self._on_user_final,
-            ev.TurnStarted: self._on_turn_started,
-            ev.TurnCompleted: self._on_turn_completed,
-            ev.AssistantTranscriptFinal: self._on_assistant_final,
-            ev.Interrupted: self._on_interrupted,
-            ev.ToolCallRequested: self._on_tool_requested,
-            ev.ToolCallCancelled: self._on_tool_cancelled,
-            ev.AssistantTranscriptTruncated: self._on_truncated,
-            ev.RealtimeTranscript: self._on_transcript_event,
-            ev.ProviderError: self._on_provider_error,
-            ev.Reconnecting: self._on_reconnecting,
-            ev.Reconnected: self._on_reconnected,
-            ev.ReconnectFailed: self._on_reconnect_failed,
-        }
+        self._facts = _SessionFacts(self._reducer, self._playback)
+        self._handlers = self._make_handlers()
 
     # -- public API ---------------------------------------------------------
 
@@ -584,23 +564,69 @@ class RealtimeSession(anyio.AsyncContextManagerMixin):
                 rejected=self._rejected,
             )
 
+    def _make_handlers(self) -> dict[type, Callable[[Any], None]]:
+        """One handler per event type, made once from its route: one look-up per event.
+
+        An event the session does nothing more with than its route says (see
+        ``_routes``) is handled by :meth:`_follow_route`.
+        """
+        own: dict[type, Callable[[Any], None]] = {
+            ev.OutputAudioChunk: self._on_audio,
+            ev.OutputVideoChunk: self._on_video,
+            ev.TurnCommitted: self._on_turn_committed,
+            ev.TurnStarted: self._on_turn_started,
+            ev.TurnCompleted: self._on_turn_completed,
+            ev.AssistantTranscriptFinal: self._on_assistant_final,
+            ev.Interrupted: self._on_interrupted,
+            ev.ToolCallRequested: self._on_tool_requested,
+            ev.ToolCallCancelled: self._on_tool_cancelled,
+            ev.RealtimeTranscript: self._on_transcript_event,
+            ev.ProviderError: self._on_provider_error,
+            ev.Reconnecting: self._on_reconnecting,
+            ev.Reconnected: self._on_reconnected,
+            ev.ReconnectFailed: self._on_reconnect_failed,
+        }
+        handlers: dict[type, Callable[[Any], None]] = {}
+        for cls, route in ROUTES.items():
+            lane = route.to_transcript
+            if isinstance(lane, AssistantDeltaLane):
+                handlers[cls] = self._delta_handler(lane.spoken, route.to_public)
+            else:
+                handlers[cls] = own.get(cls, self._follow_route)
+        return handlers
+
+    def _follow_route(self, event: ev.RealtimeSessionEvent) -> None:
+        """Apply the event's transcript events, publish its public event, then the changes."""
+        changes = self._apply(self._translate(event))
+        self._publish_projection(event)
+        self._publish_changes(changes)
+
+    def _translate(self, event: ev.RealtimeSessionEvent) -> tuple[tr.RealtimeTranscriptEvent, ...]:
+        translate = ROUTES[type(event)].to_transcript
+        return () if translate is None else translate(event, self._facts)
+
+    def _apply(
+        self, facts: tuple[tr.RealtimeTranscriptEvent, ...]
+    ) -> tuple[tr.TranscriptChange, ...]:
+        changes: tuple[tr.TranscriptChange, ...] = ()
+        for fact in facts:
+            changes += self._reducer.apply(fact)
+        return changes
+
     def _publish_projection(self, event: ev.RealtimeSessionEvent) -> None:
-        projected = event.to_public_event()
+        projected = ROUTES[type(event)].to_public(event)
         if projected is not None:
             self._fanout.publish(projected)
 
     def _publish_changes(self, changes: tuple[tr.TranscriptChange, ...]) -> None:
         publish = self._fanout.publish
         for change in changes:
-            if isinstance(change, tr.Committed):
-                publish(public.TranscriptCommitted(message=change.message))
-            else:
-                publish(public.TranscriptRevised(item_id=change.item_id, message=change.message))
+            publish(change_event(change))
 
     def _delta_handler(
         self,
         spoken: bool,
-        project: type[public.OutputTextDelta | public.OutputAudioTranscriptDelta],
+        project: Callable[[Any], public.RealtimeEvent | None],
     ) -> Callable[[ev.OutputTextDeltaForItem | ev.OutputAudioTranscriptDeltaForItem], None]:
         """The handler of one delta lane: the hot path, one reducer call and one event.
 
@@ -634,7 +660,7 @@ class RealtimeSession(anyio.AsyncContextManagerMixin):
                 return
             if response_id not in text_seen:
                 latency.text(anyio.current_time(), response_id)
-            publish(project(delta=event.delta, response_id=response_id, item_id=event.item_id))
+            publish(project(event))  # type: ignore[arg-type]
             if changes:
                 self._publish_changes(changes)
 
@@ -657,7 +683,7 @@ class RealtimeSession(anyio.AsyncContextManagerMixin):
             playback.audio(response_id, item_id, event.content_index, duration_ms)
             if self._connection_epoch and item_id not in self._audio_epoch:
                 self._audio_epoch[item_id] = self._connection_epoch
-        self._fanout.publish_media(event.to_public_event(), response_id, duration_ms)  # type: ignore[arg-type]
+        self._fanout.publish_media(_AUDIO.to_public(event), response_id, duration_ms)  # type: ignore[arg-type]
 
     def _on_video(self, event: ev.OutputVideoChunk) -> None:
         response_id = event.response_id
@@ -666,62 +692,21 @@ class RealtimeSession(anyio.AsyncContextManagerMixin):
                 self._media_suppressed += 1
                 return
             self._playback.saw_response(response_id)
-        self._fanout.publish_media(event.to_public_event(), response_id, 0.0)  # type: ignore[arg-type]
-
-    def _on_user_final(self, event: ev.InputTranscriptFinalForItem) -> None:
-        reducer = self._reducer
-        changes = reducer.apply(
-            tr.ItemObserved(
-                item_id=event.item_id,
-                previous_item_id=event.previous_item_id,
-                role=tr.RealtimeTranscriptRole.USER,
-            )
-        ) + reducer.apply(
-            tr.UserTranscriptFinal(
-                item_id=event.item_id,
-                previous_item_id=event.previous_item_id,
-                content_index=event.content_index,
-                text=event.text,
-            )
-        )
-        self._publish_projection(event)
-        self._publish_changes(changes)
+        self._fanout.publish_media(_VIDEO.to_public(event), response_id, 0.0)  # type: ignore[arg-type]
 
     def _on_assistant_final(self, event: ev.AssistantTranscriptFinal) -> None:
-        reducer = self._reducer
-        changes = reducer.apply(
-            tr.ItemObserved(
-                item_id=event.item_id,
-                previous_item_id=event.previous_item_id,
-                role=tr.RealtimeTranscriptRole.ASSISTANT,
-                response_id=event.response_id,
-            )
-        ) + reducer.apply(
-            tr.AssistantTranscriptFinalText(
-                response_id=event.response_id,
-                item_id=event.item_id,
-                content_index=event.content_index,
-                text=event.text,
-            )
-        )
+        self._follow_route(event)
         self._playback.saw_response(event.response_id)
         self._latency.started(anyio.current_time(), event.response_id)
-        self._publish_changes(changes)
 
     def _on_turn_committed(self, event: ev.TurnCommitted) -> None:
         self._latency.turn_committed(anyio.current_time())
-        self._publish_projection(event)
+        self._follow_route(event)
 
     def _on_turn_completed(self, event: ev.TurnCompleted) -> None:
         response_id = event.response_id
-        changes = self._reducer.apply(
-            tr.AssistantTurnCompleted(
-                response_id=response_id, stop_reason=event.stop_reason, usage=event.usage
-            )
-        )
+        self._follow_route(event)
         self._playback.finished(response_id)
-        self._publish_projection(event)
-        self._publish_changes(changes)
         latency = self._latency.completed(anyio.current_time(), response_id, event.stop_reason)
         if latency is not None and latency.since is not None:
             # A response that answers nothing the session saw has no figures to publish.
@@ -736,22 +721,21 @@ class RealtimeSession(anyio.AsyncContextManagerMixin):
             decision = ev.Interrupted(response_id=response_id)
             if not self._recorded(decision):
                 return
-            self._interrupt(response_id)
+            self._on_interrupted(decision)
         if self._recorded(event):
-            self._publish_projection(event)
+            self._follow_route(event)
 
     def _on_interrupted(self, event: ev.Interrupted) -> None:
-        self._interrupt(event.response_id)
-
-    def _interrupt(self, response_id: str | None) -> None:
-        """Barge-in on ``response_id``, or on every response in flight if ``None``."""
-        targets = [response_id] if response_id is not None else list(self._playback.in_flight)
-        changes: tuple[tr.TranscriptChange, ...] = ()
+        """Barge-in on a response, or on every response in flight (``response_id=None``)."""
+        facts = self._translate(event)
+        changes = self._apply(facts)
+        targets = [
+            fact.response_id for fact in facts if isinstance(fact, tr.AssistantTurnInterrupted)
+        ]
         for target in targets:
-            changes += self._reducer.apply(tr.AssistantTurnInterrupted(response_id=target))
             self._playback.interrupt(target)
-        self._fanout.flush_media(response_id)
-        self._fanout.publish(public.Interrupted(response_id=response_id))
+        self._fanout.flush_media(event.response_id)
+        self._publish_projection(event)
         self._publish_changes(changes)
         if self._config.auto_truncate:
             for target in targets:
@@ -834,22 +818,10 @@ class RealtimeSession(anyio.AsyncContextManagerMixin):
                 response_id=response_id,
                 item_id=item_id,
                 content_index=content_index,
-                text=self._heard_prefix(response_id, item_id, content_index, position_ms),
+                text=self._facts.heard_prefix(response_id, item_id, content_index, position_ms),
                 audio_played_ms=position_ms,
                 estimated=True,
             )
-        )
-
-    def _heard_prefix(
-        self, response_id: str, item_id: str, content_index: int, played_ms: int
-    ) -> str:
-        """The estimated words heard after ``played_ms`` of a spoken item (see ``_heard``)."""
-        return estimate_heard_prefix(
-            self._reducer.item_spoken_text(item_id) or "",
-            played_ms=played_ms,
-            received_ms=self._playback.received_ms(item_id, content_index),
-            audio_complete=self._reducer.response_stop_reason(response_id)
-            not in (None, ev.StopReason.CANCELLED),
         )
 
     def _apply_recorded(self, event: tr.RealtimeTranscriptEvent) -> None:
@@ -858,58 +830,23 @@ class RealtimeSession(anyio.AsyncContextManagerMixin):
         if self._recorded(wrapped):
             self._on_transcript_event(wrapped)
 
-    def _on_truncated(self, event: ev.AssistantTranscriptTruncated) -> None:
-        item_id = event.item_id
-        response_id = (
-            event.response_id
-            or self._reducer.item_response_id(item_id)
-            or self._playback.response_of(item_id)
-            or ""
-        )
-        text = event.truncated_text
-        estimated = text is None
-        if text is None:
-            text = self._heard_prefix(
-                response_id, item_id, event.content_index, event.audio_played_ms
-            )
-        changes = self._reducer.apply(
-            tr.AssistantTranscriptTruncated(
-                response_id=response_id,
-                item_id=item_id,
-                content_index=event.content_index,
-                text=text,
-                audio_played_ms=event.audio_played_ms,
-                estimated=estimated,
-            )
-        )
-        self._publish_projection(event)
-        self._publish_changes(changes)
-
     def _on_transcript_event(self, event: ev.RealtimeTranscript) -> None:
-        fact = event.event
-        changes = self._reducer.apply(fact)
-        if isinstance(fact, tr.AssistantTranscriptTruncated) and fact.audio_played_ms is not None:
-            # A cut the session made itself (now, or in the session a recording
-            # came from): subscribers learn of it as of a provider's truncation.
-            self._fanout.publish(
-                public.AssistantTranscriptTruncated(
-                    item_id=fact.item_id,
-                    audio_played_ms=fact.audio_played_ms,
-                    truncated_text=fact.text,
-                )
-            )
+        changes = self._apply(self._translate(event))
+        announced = announcement(event.event)
+        if announced is not None:
+            self._fanout.publish(announced)
         self._publish_changes(changes)
 
     def _on_tool_requested(self, event: ev.ToolCallRequested) -> None:
         self._latency.tool_requested(anyio.current_time(), event.call_id)
-        self._publish_projection(event)
+        self._follow_route(event)
         if self._tools is not None and self._task_group is not None:
             self._tools.start(self._task_group, event.call_id, event.tool_name, event.arguments)
 
     def _on_tool_cancelled(self, event: ev.ToolCallCancelled) -> None:
         self._latency.tool_withdrawn(event.call_id)
         if self._tools is None or self._tools.cancel(event.call_id):
-            self._publish_projection(event)
+            self._follow_route(event)
 
     def _publish_tool_outcome(self, outcome: public.RealtimeEvent) -> None:
         """A tool call's outcome, from the tool runner: its answer went to the provider."""
@@ -920,7 +857,7 @@ class RealtimeSession(anyio.AsyncContextManagerMixin):
         self._fanout.publish_now(outcome)
 
     def _on_provider_error(self, event: ev.ProviderError) -> None:
-        self._publish_projection(event)
+        self._follow_route(event)
         if event.fatal:
             self._log.error("provider_error_fatal", code=event.code, message=event.message)
             if self._stop is None:
@@ -933,7 +870,7 @@ class RealtimeSession(anyio.AsyncContextManagerMixin):
     def _on_reconnecting(self, event: ev.Reconnecting) -> None:
         self._connection_epoch += 1
         self._log.warning("provider_reconnecting", provider=event.provider, reason=event.reason)
-        self._publish_projection(event)
+        self._follow_route(event)
 
     def _on_reconnected(self, event: ev.Reconnected) -> None:
         self._reconnects += 1
@@ -947,7 +884,7 @@ class RealtimeSession(anyio.AsyncContextManagerMixin):
             gap_ms=event.gap_ms,
             attempts=event.attempts,
         )
-        self._publish_projection(event)
+        self._follow_route(event)
         restore = getattr(self._commands, "restore_conversation", None)
         if event.restore_conversation and restore is not None and self._task_group is not None:
             # The events before this one are applied: the transcript holds what the
@@ -970,7 +907,7 @@ class RealtimeSession(anyio.AsyncContextManagerMixin):
 
     def _on_reconnect_failed(self, event: ev.ReconnectFailed) -> None:
         self._gap_input_dropped += event.input_dropped
-        self._publish_projection(event)
+        self._follow_route(event)
         error = (
             f"the {event.provider} connection was lost ({event.reason}) and "
             f"{event.attempts} reconnection attempt(s) failed: {event.error}"
@@ -1074,3 +1011,32 @@ class RealtimeSession(anyio.AsyncContextManagerMixin):
 
 def _recording_error(exc: OSError) -> str:
     return f"recording failed: {exc}"
+
+
+@final
+class _SessionFacts:
+    """What the routes' translations read of a session (``_routes.SessionFacts``)."""
+
+    __slots__ = ("_playback", "_reducer")
+
+    def __init__(self, reducer: tr.TranscriptReducer, playback: PlaybackTracker) -> None:
+        self._reducer = reducer
+        self._playback = playback
+
+    def responses_in_flight(self) -> list[str]:
+        return list(self._playback.in_flight)
+
+    def response_of(self, item_id: str) -> str:
+        return self._reducer.item_response_id(item_id) or self._playback.response_of(item_id) or ""
+
+    def heard_prefix(
+        self, response_id: str, item_id: str, content_index: int, played_ms: int
+    ) -> str:
+        """The estimated words heard after ``played_ms`` of a spoken item (see ``_heard``)."""
+        return estimate_heard_prefix(
+            self._reducer.item_spoken_text(item_id) or "",
+            played_ms=played_ms,
+            received_ms=self._playback.received_ms(item_id, content_index),
+            audio_complete=self._reducer.response_stop_reason(response_id)
+            not in (None, ev.StopReason.CANCELLED),
+        )

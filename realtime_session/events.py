@@ -12,16 +12,18 @@ see with :meth:`to_public_event` (``None`` for internal facts).
 
 from __future__ import annotations
 
-from typing import TypeAlias, final
+from typing import TYPE_CHECKING, TypeAlias, final
 
 import attrs
 
-from . import public
 from ._media import RealtimeAudioChunk as RealtimeAudioChunk
 from ._media import RealtimeVideoChunk as RealtimeVideoChunk
 from ._transcript_events import ItemDelta, RealtimeTranscriptEvent
 from ._turn import StopReason as StopReason
 from ._turn import Usage as Usage
+
+if TYPE_CHECKING:
+    from . import public
 
 __all__ = (
     "InputTranscriptPartial",
@@ -60,36 +62,36 @@ __all__ = (
 
 JsonValue: TypeAlias = "dict[str, JsonValue] | list[JsonValue] | str | int | float | bool | None"
 
-# Identity-free public events are immutable and equal to one another, so one instance serves all.
-_PUBLIC_TURN_STARTED = public.TurnStarted()
-_PUBLIC_TURN_COMMITTED = public.TurnCommitted()
+
+class _ProviderEvent:
+    """What every provider event can do: say what subscribers see of it."""
+
+    __slots__ = ()
+
+    def to_public_event(self) -> public.RealtimeEvent | None:
+        """The public event subscribers see of this one; ``None`` for an internal fact."""
+        return to_public_event(self)  # type: ignore[arg-type]
 
 
 @final
 @attrs.frozen(kw_only=True)
-class InputTranscriptPartial:
+class InputTranscriptPartial(_ProviderEvent):
     """An interim user transcript; display only."""
 
     text: str
 
-    def to_public_event(self) -> public.RealtimeEvent | None:
-        return public.InputTranscriptPartial(text=self.text)
-
 
 @final
 @attrs.frozen(kw_only=True)
-class InputTranscriptFinal:
+class InputTranscriptFinal(_ProviderEvent):
     """A final user transcript without provider identity: display only, never canonical."""
 
     text: str
 
-    def to_public_event(self) -> public.RealtimeEvent | None:
-        return public.InputTranscriptFinal(text=self.text)
-
 
 @final
 @attrs.frozen(kw_only=True)
-class InputTranscriptFinalForItem:
+class InputTranscriptFinalForItem(_ProviderEvent):
     """A final user transcript segment of a provider item: it becomes a ``UserMessage``."""
 
     item_id: str
@@ -97,79 +99,52 @@ class InputTranscriptFinalForItem:
     content_index: int = 0
     text: str
 
-    def to_public_event(self) -> public.RealtimeEvent | None:
-        return public.InputTranscriptFinal(text=self.text, item_id=self.item_id)
-
 
 @final
 @attrs.frozen(kw_only=True)
-class TurnStarted:
+class TurnStarted(_ProviderEvent):
     """The user started speaking (voice activity detected)."""
 
-    def to_public_event(self) -> public.RealtimeEvent | None:
-        return _PUBLIC_TURN_STARTED
-
 
 @final
 @attrs.frozen(kw_only=True)
-class TurnCommitted:
+class TurnCommitted(_ProviderEvent):
     """The user's input turn was committed."""
 
-    def to_public_event(self) -> public.RealtimeEvent | None:
-        return _PUBLIC_TURN_COMMITTED
-
 
 @final
 @attrs.frozen(kw_only=True)
-class TurnCompleted:
+class TurnCompleted(_ProviderEvent):
     """A model response ended."""
 
     response_id: str
     stop_reason: StopReason = StopReason.END_TURN
     usage: Usage = Usage()
 
-    def to_public_event(self) -> public.RealtimeEvent | None:
-        return public.TurnCompleted(
-            response_id=self.response_id, stop_reason=self.stop_reason, usage=self.usage
-        )
-
 
 @final
 @attrs.frozen(kw_only=True)
-class OutputTextDelta:
+class OutputTextDelta(_ProviderEvent):
     """Display text without identity: published, never part of the transcript."""
 
     delta: str
 
-    def to_public_event(self) -> public.RealtimeEvent | None:
-        return public.OutputTextDelta(delta=self.delta)
-
 
 @final
 @attrs.frozen(kw_only=True)
-class OutputTextDeltaForItem(ItemDelta):
+class OutputTextDeltaForItem(ItemDelta, _ProviderEvent):
     """A display-text delta of an item (the text lane of the transcript)."""
 
-    def to_public_event(self) -> public.RealtimeEvent | None:
-        return public.OutputTextDelta(
-            delta=self.delta, response_id=self.response_id, item_id=self.item_id
-        )
-
 
 @final
 @attrs.frozen(kw_only=True)
-class OutputAudioTranscriptDeltaForItem(ItemDelta):
+class OutputAudioTranscriptDeltaForItem(ItemDelta, _ProviderEvent):
     """A spoken-transcript delta of an item: the text of the audio being generated."""
 
-    def to_public_event(self) -> public.RealtimeEvent | None:
-        return public.OutputAudioTranscriptDelta(
-            delta=self.delta, response_id=self.response_id, item_id=self.item_id
-        )
-
 
 @final
 @attrs.frozen(kw_only=True)
-class AssistantTranscriptFinal:
+class AssistantTranscriptFinal(_ProviderEvent):
     """The authoritative full spoken text of an item.
 
     Not published as such: the canonical text reaches subscribers as ``TranscriptCommitted``.
@@ -181,13 +156,10 @@ class AssistantTranscriptFinal:
     content_index: int = 0
     text: str
 
-    def to_public_event(self) -> public.RealtimeEvent | None:
-        return None
-
 
 @final
 @attrs.frozen(kw_only=True)
-class OutputAudioChunk:
+class OutputAudioChunk(_ProviderEvent):
     """Model audio; travels the lossy media lane."""
 
     chunk: RealtimeAudioChunk
@@ -195,44 +167,28 @@ class OutputAudioChunk:
     item_id: str | None = None
     content_index: int = 0
 
-    def to_public_event(self) -> public.RealtimeEvent | None:
-        return public.OutputAudioChunk(
-            chunk=self.chunk,
-            response_id=self.response_id,
-            item_id=self.item_id,
-            content_index=self.content_index,
-        )
-
 
 @final
 @attrs.frozen(kw_only=True)
-class OutputVideoChunk:
+class OutputVideoChunk(_ProviderEvent):
     """Model video; travels the lossy media lane."""
 
     chunk: RealtimeVideoChunk
     response_id: str | None = None
     item_id: str | None = None
 
-    def to_public_event(self) -> public.RealtimeEvent | None:
-        return public.OutputVideoChunk(
-            chunk=self.chunk, response_id=self.response_id, item_id=self.item_id
-        )
-
 
 @final
 @attrs.frozen(kw_only=True)
-class Interrupted:
+class Interrupted(_ProviderEvent):
     """Barge-in on ``response_id``; ``None`` means every response in flight."""
 
     response_id: str | None = None
 
-    def to_public_event(self) -> public.RealtimeEvent | None:
-        return public.Interrupted(response_id=self.response_id)
-
 
 @final
 @attrs.frozen(kw_only=True)
-class ToolCallRequested:
+class ToolCallRequested(_ProviderEvent):
     """The model asked for a tool.
 
     ``arguments`` is any JSON value: normally an object; an adapter passes the raw
@@ -243,13 +199,10 @@ class ToolCallRequested:
     tool_name: str
     arguments: JsonValue
 
-    def to_public_event(self) -> public.RealtimeEvent | None:
-        return public.ToolCallRequested(call_id=self.call_id, tool_name=self.tool_name)
-
 
 @final
 @attrs.frozen(kw_only=True)
-class AssistantTranscriptTruncated:
+class AssistantTranscriptTruncated(_ProviderEvent):
     """The provider cut an assistant item at ``audio_played_ms``.
 
     Without ``truncated_text`` the session estimates the heard prefix from the
@@ -262,52 +215,36 @@ class AssistantTranscriptTruncated:
     audio_played_ms: int
     truncated_text: str | None = None
 
-    def to_public_event(self) -> public.RealtimeEvent | None:
-        return public.AssistantTranscriptTruncated(
-            item_id=self.item_id,
-            audio_played_ms=self.audio_played_ms,
-            truncated_text=self.truncated_text,
-        )
-
 
 @final
 @attrs.frozen(kw_only=True)
-class RealtimeTranscript:
+class RealtimeTranscript(_ProviderEvent):
     """A transcript event passed straight to the reducer: an internal ordering fact."""
 
     event: RealtimeTranscriptEvent
 
-    def to_public_event(self) -> public.RealtimeEvent | None:
-        return None
-
 
 @final
 @attrs.frozen(kw_only=True)
-class ProviderError:
+class ProviderError(_ProviderEvent):
     """An error the provider reported; ``fatal`` ends the session as ``failed``."""
 
     code: str
     message: str
     fatal: bool = False
 
-    def to_public_event(self) -> public.RealtimeEvent | None:
-        return public.ProviderError(code=self.code, message=self.message, fatal=self.fatal)
-
 
 @final
 @attrs.frozen(kw_only=True)
-class ToolCallCancelled:
+class ToolCallCancelled(_ProviderEvent):
     """The provider withdrew a tool call (Gemini ``toolCallCancellation``)."""
 
     call_id: str
 
-    def to_public_event(self) -> public.RealtimeEvent | None:
-        return public.ToolCallCancelled(call_id=self.call_id)
-
 
 @final
 @attrs.frozen(kw_only=True)
-class Reconnecting:
+class Reconnecting(_ProviderEvent):
     """The provider connection ended (or announced its end); a new one is being opened.
 
     ``reason`` is ``"go_away"`` (the server announced the end), ``"session_expired"``
@@ -318,13 +255,10 @@ class Reconnecting:
     provider: str
     reason: str
 
-    def to_public_event(self) -> public.RealtimeEvent | None:
-        return public.Reconnecting(provider=self.provider, reason=self.reason)
-
 
 @final
 @attrs.frozen(kw_only=True)
-class Reconnected:
+class Reconnected(_ProviderEvent):
     """The session goes on over a new provider connection.
 
     ``gap_ms`` is how long no connection carried the session; ``input_held``
@@ -342,20 +276,10 @@ class Reconnected:
     input_dropped: int = 0
     restore_conversation: bool = False
 
-    def to_public_event(self) -> public.RealtimeEvent | None:
-        return public.Reconnected(
-            provider=self.provider,
-            reason=self.reason,
-            gap_ms=self.gap_ms,
-            attempts=self.attempts,
-            input_held=self.input_held,
-            input_dropped=self.input_dropped,
-        )
-
 
 @final
 @attrs.frozen(kw_only=True)
-class ReconnectFailed:
+class ReconnectFailed(_ProviderEvent):
     """No new provider connection could be opened: the session ends as ``failed``.
 
     ``input_dropped`` counts the input held for the new connection that never came.
@@ -366,15 +290,6 @@ class ReconnectFailed:
     attempts: int
     error: str
     input_dropped: int = 0
-
-    def to_public_event(self) -> public.RealtimeEvent | None:
-        return public.ReconnectFailed(
-            provider=self.provider,
-            reason=self.reason,
-            attempts=self.attempts,
-            error=self.error,
-            input_dropped=self.input_dropped,
-        )
 
 
 RealtimeSessionEvent: TypeAlias = (
@@ -430,5 +345,11 @@ RealtimeInputChunk: TypeAlias = TextInput | AudioInput | VideoInput
 
 
 def to_public_event(event: RealtimeSessionEvent) -> public.RealtimeEvent | None:
-    """Project a provider event to what subscribers see; ``None`` for internal facts."""
-    return event.to_public_event()
+    """Project a provider event to what subscribers see; ``None`` for internal facts.
+
+    The projection is the event's row of the session's one table of where each
+    event goes (``realtime_session._routes``).
+    """
+    from ._routes import ROUTES  # the table names the classes above: imported once they exist
+
+    return ROUTES[type(event)].to_public(event)
