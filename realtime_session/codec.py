@@ -395,7 +395,8 @@ def _structure_bytes(value: object, _: object) -> bytes:
     # less: only padded text of the base64 alphabet, which the standard library
     # takes too and decodes the same. What it refuses the standard library judges.
     try:
-        return _b64decode(value, validate=True)
+        # ``validate=True`` by position: parsing keywords is a third of the call.
+        return _b64decode(value, None, True)
     except ValueError:
         pass
     try:
@@ -1102,11 +1103,12 @@ class _FastDecoders:
             return [f"if not ({condition}):", refuse]
         if tp is bytes:
             # ``_structure_bytes`` inline: a call less for every audio chunk.
+            # (``validate=True`` by position, as there.)
             return [
                 f"if type({v}) is not str:",
                 refuse,
                 "try:",
-                f"    {v} = {bind(_b64decode)}({v}, validate=True)",
+                f"    {v} = {bind(_b64decode)}({v}, None, True)",
                 "except ValueError:",
                 f"    {v} = {bind(_structure_bytes)}({v}, None)",
             ]
