@@ -7,11 +7,13 @@ semantics where the engine does not matter.
 
 from __future__ import annotations
 
+import contextlib
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 import anyio
 import anyio.lowlevel
+import attrs
 import pytest
 import redis_server
 from helpers import wait_until
@@ -47,6 +49,7 @@ if TYPE_CHECKING:
 
     from realtime_session.remote import RemoteSubscription
 
+    Take: TypeAlias = Callable[[], LogWrite]
     Done: TypeAlias = Callable[[BaseException | None], object]
 
 
@@ -146,8 +149,8 @@ class OneLaneAtATime:
         self._inner = inner
         self._turn = 0
 
-    def append(self, session_id: str, write: LogWrite, done: Done) -> None:
-        self._inner.append(session_id, write, done)
+    def append(self, session_id: str, take: Take, done: Done) -> None:
+        self._inner.append(session_id, take, done)
 
     async def read(self, session_id: str, **options: Any) -> LogRead:
         read = await self._inner.read(session_id, **options)
@@ -165,6 +168,53 @@ class OneLaneAtATime:
 
     async def state(self, session_id: str) -> SessionState:
         return await self._inner.state(session_id)
+
+
+class Deferred:
+    """A log that takes the writes asked of it only when told, as a log that coalesces
+    the writes of many sessions into one round trip does."""
+
+    def __init__(self, inner: SessionLog) -> None:
+        self.inner = inner
+        self.asked: list[tuple[str, Take, Done]] = []
+
+    def append(self, session_id: str, take: Take, done: Done) -> None:
+        self.asked.append((session_id, take, done))
+
+    def send(self) -> None:
+        asked, self.asked = self.asked, []
+        for session_id, take, done in asked:
+            self.inner.append(session_id, take, done)
+
+
+async def test_a_write_carries_what_was_published_until_the_log_took_it() -> None:
+    log = MemoryLog()
+    deferred = Deferred(log)
+    send, receive = anyio.create_memory_object_stream[ev.RealtimeSessionEvent](16)
+    session = RealtimeSession(receive)
+    local = session.events()
+    async with publish(session, deferred) as publisher, session:  # type: ignore[arg-type]
+        for n in range(3):
+            await send.send(ev.InputTranscriptFinalForItem(item_id=f"u{n}", text=f"q{n}"))
+        await wait_until(lambda: session.stats.events_in == 3)
+        published: list[public.RealtimeEvent] = []
+        with contextlib.suppress(anyio.WouldBlock):
+            while True:
+                published.append(local.receive_nowait())
+        assert len(published) >= 3
+        await wait_until(lambda: publisher.stats.buffered == len(published))
+        assert len(deferred.asked) == 1  # one write asked for, by the first event
+        deferred.send()
+        assert publisher.stats.appended == len(published)
+        read = await log.read(
+            publisher.session_id, after_control=0, after_media=0, count=100, block_s=None
+        )
+        assert [codec.from_json(e.payload, type=public.RealtimeEvent) for e in read.control] == (
+            published
+        )
+        send.close()
+        await session.wait_closed()
+        deferred.send()  # the close
 
 
 async def test_a_live_reader_gets_only_what_is_published_after_it_entered(
@@ -339,11 +389,11 @@ class Vanishing:
         self.inner = inner
         self.silent = False
 
-    def append(self, session_id: str, write: LogWrite, done: Done) -> None:
+    def append(self, session_id: str, take: Take, done: Done) -> None:
         if self.silent:
             done(LogUnavailable("the worker is gone"))
             return
-        self.inner.append(session_id, write, done)
+        self.inner.append(session_id, take, done)
 
 
 async def test_a_vanished_publisher_is_reported_within_the_heartbeat_bound(
@@ -375,11 +425,11 @@ class Unreachable:
         self.inner = inner
         self.down = False
 
-    def append(self, session_id: str, write: LogWrite, done: Done) -> None:
+    def append(self, session_id: str, take: Take, done: Done) -> None:
         if self.down:
             done(LogUnavailable("connection refused"))
             return
-        self.inner.append(session_id, write, done)
+        self.inner.append(session_id, take, done)
 
     async def read(self, session_id: str, **options: Any) -> LogRead:
         return await self.inner.read(session_id, **options)
@@ -454,6 +504,33 @@ async def test_a_long_outage_overflows_the_buffer_and_readers_see_the_gap(
     assert delivered and subscription.position.control < len(control_only(local))
 
 
+def log_write(control: Sequence[LogEntry], media: Sequence[LogEntry] = ()) -> LogWrite:
+    return LogWrite(
+        control=control,
+        media=media,
+        status=SessionStatus.OPEN,
+        heartbeat_s=1.0,
+        heartbeat_timeout_s=3.0,
+        retention_s=60.0,
+        media_maxlen=100,
+    )
+
+
+async def append_and_wait(log: SessionLog, session_id: str, write: LogWrite) -> None:
+    """Append ``write`` and wait until the log reports it written."""
+    outcome: list[BaseException | None] = []
+    appended = anyio.Event()
+
+    def done(error: BaseException | None) -> None:
+        outcome.append(error)
+        appended.set()
+
+    log.append(session_id, lambda: write, done)
+    with anyio.fail_after(10):
+        await appended.wait()
+    assert outcome == [None]
+
+
 async def test_appending_a_batch_twice_keeps_each_entry_once(
     engine: str, server: RedisServer | None
 ) -> None:
@@ -462,25 +539,52 @@ async def test_appending_a_batch_twice_keeps_each_entry_once(
             LogEntry(seq=n, control=n, media=0, media_ms=0.0, payload=f'{{"n":{n}}}')
             for n in (1, 2, 3)
         ]
-        write = LogWrite(
-            control=entries,
-            media=(),
-            status=SessionStatus.OPEN,
-            heartbeat_s=1.0,
-            heartbeat_timeout_s=3.0,
-            retention_s=60.0,
-            media_maxlen=100,
-        )
         for _ in range(2):  # the second is a retry after an unanswered append
-            appended = anyio.Event()
-
-            def done(_error: BaseException | None, appended: anyio.Event = appended) -> None:
-                appended.set()
-
-            log.append("s1", write, done)
-            await appended.wait()
+            await append_and_wait(log, "s1", log_write(entries))
         read = await log.read("s1", after_control=0, after_media=0, count=100, block_s=None)
     assert [entry.seq for entry in read.control] == [1, 2, 3]
+
+
+async def test_entries_read_back_as_they_were_appended(
+    engine: str, server: RedisServer | None
+) -> None:
+    media = [
+        LogEntry(
+            seq=1,
+            control=0,
+            media=1,
+            media_ms=20.5,
+            payload='{"m":1}',
+            duration_ms=20.5,
+            response_id="resp 1 x",  # spaces and all
+        ),
+        LogEntry(seq=3, control=1, media=2, media_ms=20.5, payload='{"m":2}'),
+    ]
+    control = [LogEntry(seq=2, control=1, media=1, media_ms=20.5, payload='{"c":1}')]
+    async with opened(engine, server) as log:
+        await append_and_wait(log, "s1", log_write(control, media))
+        read = await log.read("s1", after_control=0, after_media=0, count=100, block_s=None)
+
+    def as_text(entry: LogEntry) -> LogEntry:
+        payload = entry.payload
+        return attrs.evolve(
+            entry, payload=payload if isinstance(payload, str) else payload.decode()
+        )
+
+    assert [as_text(entry) for entry in read.control] == control
+    assert [as_text(entry) for entry in read.media] == media
+
+
+async def test_appends_go_on_after_redis_lost_its_scripts(redis_server: RedisServer) -> None:
+    first, second = (
+        LogEntry(seq=n, control=n, media=0, media_ms=0.0, payload=f'{{"n":{n}}}') for n in (1, 2)
+    )
+    async with RedisLog(redis_server.url) as log:
+        await append_and_wait(log, "s1", log_write([first]))
+        await log.client.script_flush()  # as a restarted server has none
+        await append_and_wait(log, "s1", log_write([second]))
+        read = await log.read("s1", after_control=0, after_media=None, count=100, block_s=None)
+    assert [entry.seq for entry in read.control] == [1, 2]
 
 
 async def test_redis_keys_share_a_hash_tag_and_expire_after_the_close(
@@ -558,19 +662,9 @@ async def test_a_blocked_reader_keeps_the_order_when_one_write_fills_both_lanes(
             duration_ms=duration,
         )
 
-    def write(control: list[LogEntry], media: list[LogEntry]) -> LogWrite:
-        return LogWrite(
-            control=control,
-            media=media,
-            status=SessionStatus.OPEN,
-            heartbeat_s=1.0,
-            heartbeat_timeout_s=3.0,
-            retention_s=60.0,
-            media_maxlen=100,
-        )
-
     async with opened(engine, server) as log:
-        log.append("s", write([], []), lambda _: None)
+        empty = log_write([])
+        log.append("s", lambda: empty, lambda _: None)
         await anyio.sleep(0.1)
         async with (
             subscribe(log, "s", start="beginning") as remote,
@@ -584,12 +678,9 @@ async def test_a_blocked_reader_keeps_the_order_when_one_write_fills_both_lanes(
 
             tg.start_soon(read)
             await anyio.sleep(0.3)  # the reader is blocked on the log
-            log.append(
-                "s",
-                write(
-                    [entry(2, 1, 1, deltas[0]), entry(4, 2, 2, deltas[1])],
-                    [entry(1, 0, 1, chunk), entry(3, 1, 2, chunk)],
-                ),
-                lambda _: None,
+            both = log_write(
+                [entry(2, 1, 1, deltas[0]), entry(4, 2, 2, deltas[1])],
+                [entry(1, 0, 1, chunk), entry(3, 1, 2, chunk)],
             )
+            log.append("s", lambda: both, lambda _: None)
     assert got == [chunk, deltas[0], chunk, deltas[1]]

@@ -115,16 +115,24 @@ class SessionLog(Protocol):
     """
 
     def append(
-        self, session_id: str, write: LogWrite, done: Callable[[BaseException | None], object]
+        self,
+        session_id: str,
+        take: Callable[[], LogWrite],
+        done: Callable[[BaseException | None], object],
     ) -> None:
-        """Queue ``write`` for the log and return at once, without waiting for it.
+        """Ask for a write to ``session_id`` and return at once, without waiting for it.
 
-        Its entries and state are applied atomically per session; entries whose
-        ``seq`` is not above their lane's last one are already in the log (a
-        retried batch) and are skipped. ``done`` is called once, on the same
-        event loop, with ``None`` when the write is in the log or with the
-        exception that kept it out (possibly before ``append`` returns). A log
-        may coalesce the writes of many sessions into one round trip.
+        The log calls ``take`` once, when it is about to apply or send the
+        write, for the :class:`LogWrite` to apply: so a write carries what its
+        caller had by then, not only what it had when it asked. (A log may
+        coalesce the writes of many sessions into one round trip that leaves a
+        while later.) The write's entries and state are applied atomically;
+        entries whose ``seq`` is not above their lane's last one are already in
+        the log (a retried batch) and are skipped. ``done`` is called once, on
+        the same event loop, with ``None`` when the write is in the log or with
+        the exception that kept it out, possibly before ``append`` returns and
+        possibly without ``take`` having been called (the log was closed
+        first). A caller asks again only after ``done``.
         """
         ...
 

@@ -75,8 +75,12 @@ class MemoryLog:
         return stored
 
     def append(
-        self, session_id: str, write: LogWrite, done: Callable[[BaseException | None], object]
+        self,
+        session_id: str,
+        take: Callable[[], LogWrite],
+        done: Callable[[BaseException | None], object],
     ) -> None:
+        write = take()
         stored = self._get(session_id)
         if stored is None:
             stored = self._sessions[session_id] = _Stored()

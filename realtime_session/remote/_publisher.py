@@ -108,6 +108,8 @@ class Publisher:
         self._detaching = False
         self._ended = False  # the subscription delivered SessionClosed
         self._finished = anyio.Event()
+        # A write asked of the log, and the write it took (None until it takes it).
+        self._requested = False
         self._in_flight: LogWrite | None = None
         self._submitting = False
         self._final_written = False
@@ -164,27 +166,6 @@ class Publisher:
         )
 
     # -- taking the session's events: numbered, encoded entries ------------------
-
-    async def _wait_for_events(self) -> None:
-        try:
-            self._add(await self._subscription.receive())
-        except anyio.EndOfStream:
-            self._ended = True
-        except SubscriberLagged as lagged:
-            self._lagged(lagged)
-
-    def _drain(self) -> None:
-        """Take every event the session published meanwhile, without waiting."""
-        receive_nowait = self._subscription.receive_nowait
-        try:
-            while True:
-                self._add(receive_nowait())
-        except anyio.WouldBlock:
-            pass
-        except anyio.EndOfStream:
-            self._ended = True
-        except SubscriberLagged as lagged:
-            self._lagged(lagged)
 
     def _lagged(self, lagged: SubscriberLagged) -> None:
         # Only a starved process gets here. The events the session released are gone:
@@ -259,65 +240,91 @@ class Publisher:
     async def _take_events(self) -> None:
         """The task that takes the session's events and hands them to the log.
 
-        It never waits for the log: one append is on its way at a time, and what
-        the session publishes meanwhile collects in the buffer and goes with the
-        next one, so batches grow with the load, not the number of round trips.
+        It never waits for the log: it asks the log for a write when it has
+        something and none is asked for yet, and the log takes the write when it
+        sends it, so a write carries whatever the session published until then:
+        batches grow with the load, not with the number of round trips.
         """
         while not self._ended:
-            await self._wait_for_events()
-            self._drain()
-            self._submit()
+            try:
+                async for event in self._subscription:
+                    self._add(event)
+                    self._submit()
+                self._ended = True
+            except SubscriberLagged as lagged:
+                self._lagged(lagged)
 
     def _submit(self, *, heartbeat: bool = False) -> None:
-        """Start the next append, if none is on its way and there is something to write."""
-        if self._in_flight is not None or self._submitting or self._final_written:
+        """Ask the log for a write, if none is asked for and there is something to write."""
+        if self._requested or self._submitting or self._final_written:
             return
         self._submitting = True
         try:
             # A failure (perhaps reported before append() returned) sets a time to
-            # retry at: until then the timer, not this loop, tries again.
+            # retry at: until then the timer, not this loop, tries again. A log that
+            # writes before append() returns (the memory log) comes back here for
+            # the next batch, without recursing.
             while (
-                self._in_flight is None
+                not self._requested
                 and not self._final_written
                 and not (self._retry_at and anyio.current_time() < self._retry_at)
             ):
-                control = list(itertools.islice(self._control, _BATCH))
-                media = list(itertools.islice(self._media_entries, _BATCH))
-                last_batch = len(control) == len(self._control) and len(media) == len(
-                    self._media_entries
-                )
-                if self._closing and last_batch:
-                    status = SessionStatus.CLOSED
-                elif (self._detaching or self._ended) and last_batch:
-                    status = SessionStatus.DETACHED
-                elif control or media or heartbeat:
-                    status = SessionStatus.OPEN
-                else:
+                if not (
+                    self._control
+                    or self._media_entries
+                    or heartbeat
+                    or self._closing
+                    or self._detaching
+                    or self._ended
+                ):
                     return
                 heartbeat = False
-                write = LogWrite(
-                    control=control,
-                    media=media,
-                    status=status,
-                    heartbeat_s=self._heartbeat_s,
-                    heartbeat_timeout_s=self._heartbeat_timeout_s,
-                    retention_s=self._retention_s,
-                    media_maxlen=self._media_maxlen,
-                )
-                self._in_flight = write
-                # It may complete (and call back) before it returns.
+                self._requested = True
                 try:
-                    self._log_target.append(self._session_id, write, self._appended_or_failed)
+                    self._log_target.append(
+                        self._session_id, self._take_write, self._appended_or_failed
+                    )
                 except Exception as error:
-                    if self._in_flight is write:
+                    if self._requested:
                         self._appended_or_failed(error)
         finally:
             self._submitting = False
 
+    def _take_write(self) -> LogWrite:
+        """The write the log asked for: what is buffered now, up to a batch per lane."""
+        buffered_control, buffered_media = self._control, self._media_entries
+        control = (
+            list(buffered_control)
+            if len(buffered_control) <= _BATCH
+            else list(itertools.islice(buffered_control, _BATCH))
+        )
+        media = (
+            list(buffered_media)
+            if len(buffered_media) <= _BATCH
+            else list(itertools.islice(buffered_media, _BATCH))
+        )
+        status = SessionStatus.OPEN
+        if len(control) == len(buffered_control) and len(media) == len(buffered_media):
+            if self._closing:
+                status = SessionStatus.CLOSED
+            elif self._detaching or self._ended:
+                status = SessionStatus.DETACHED
+        write = LogWrite(
+            control=control,
+            media=media,
+            status=status,
+            heartbeat_s=self._heartbeat_s,
+            heartbeat_timeout_s=self._heartbeat_timeout_s,
+            retention_s=self._retention_s,
+            media_maxlen=self._media_maxlen,
+        )
+        self._in_flight = write
+        return write
+
     def _appended_or_failed(self, error: BaseException | None) -> None:
-        write = self._in_flight
-        assert write is not None
+        write = self._in_flight  # None when the log failed before taking it
         self._in_flight = None
+        self._requested = False
         if error is not None:
             now = anyio.current_time()
             self._failed_appends += 1
@@ -336,6 +343,7 @@ class Publisher:
         if self._unreachable:
             self._unreachable = False
             self._logger.info("remote_log_reachable", stats=attrs.asdict(self.stats))
+        assert write is not None, "a log reported a write it did not take"
         self._retry_s = _RETRY_FIRST_S
         self._retry_at = 0.0
         self._wrote = True  # the timer reads the clock: one read per interval, not per write
@@ -367,7 +375,7 @@ class Publisher:
                 self._wrote = False
                 deadline = now + self._heartbeat_s / 2
                 continue
-            if self._in_flight is not None:
+            if self._requested:
                 deadline = now + self._heartbeat_s
                 continue
             if self._retry_at and now >= self._retry_at:

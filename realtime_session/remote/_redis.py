@@ -3,9 +3,14 @@
 Layout, per session (the ``{session id}`` hash tag keeps one session's keys on
 one Redis Cluster shard)::
 
-    PREFIX:{SESSION}:control   stream, id "{seq}-0", fields c m t e        kept whole
-    PREFIX:{SESSION}:media     stream, id "{seq}-0", fields c m t d r e    MAXLEN ~
+    PREFIX:{SESSION}:control   stream, id "{seq}-0", fields h e     kept whole
+    PREFIX:{SESSION}:media     stream, id "{seq}-0", fields h e     MAXLEN ~
     PREFIX:{SESSION}:state     "open:HEARTBEAT_MS" (PX heartbeat timeout), "closed", "detached"
+
+``e`` is the encoded public event; ``h`` the entry's numbers, space-separated:
+``seq control media media_ms`` on the control lane, ``seq control media
+media_ms duration_ms response_id`` on the media lane (the response id last, so
+it may hold spaces; empty when there is none).
 
 Every write renews the expiry of all three keys (``retention_s``), so a
 session's log goes away that long after its last write, whether it closed or
@@ -17,15 +22,20 @@ its own connection, and cancelling one drops that connection instead of
 leaving it mid-reply.
 
 Why a Lua script for appends: the Python client's cost per command (~20 µs in a
-pipeline, ~200 µs per round trip on this machine) would dominate a publisher
-otherwise; one script call per flush appends every pending entry of every
-session published from this process, and Redis runs it in ~3 µs per entry. The
-script skips entries already in the log (their id is not above the stream's
-top), which is what makes a retried flush idempotent.
+pipeline, 200-250 µs of CPU per round trip on this machine) would dominate a
+publisher otherwise; one script call per flush appends every pending entry of
+every session published from this process, and Redis runs it in ~3 µs per
+entry. The client also pays about a microsecond per argument it sends, so an
+entry travels as two (its numbers in one string, and its payload) and a
+session's write as one more. The script skips entries already in the log
+(their id is not above the stream's top), which is what makes a retried flush
+idempotent.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import TYPE_CHECKING, Any, Final, Self, final
 
@@ -40,25 +50,28 @@ if TYPE_CHECKING:
 
     import coredis
 
+    # A session's pending write: its id, how to take the write, whom to tell.
+    _Queued = tuple[str, Callable[[], LogWrite], Callable[[BaseException | None], object]]
+
 _APPEND_SCRIPT: Final = """
 local a = 1
 local refused = 0
 for k = 1, #KEYS, 3 do
-  local state, state_ms, retention_ms, maxlen = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
-  local nc, nm = tonumber(ARGV[a + 4]), tonumber(ARGV[a + 5])
-  a = a + 6
-  for _ = 1, nc do
-    local r = redis.pcall('XADD', KEYS[k], ARGV[a],
-      'c', ARGV[a + 1], 'm', ARGV[a + 2], 't', ARGV[a + 3], 'e', ARGV[a + 4])
+  local state, state_ms, retention_ms, maxlen, nc, nm =
+    string.match(ARGV[a], '^(%S+) (%d+) (%d+) (%d+) (%d+) (%d+)$')
+  a = a + 1
+  for _ = 1, tonumber(nc) do
+    local h = ARGV[a]
+    local r = redis.pcall('XADD', KEYS[k], string.match(h, '^%d+') .. '-0', 'h', h, 'e', ARGV[a + 1])
     if type(r) == 'table' and r.err then refused = refused + 1 end
-    a = a + 5
+    a = a + 2
   end
-  for _ = 1, nm do
-    local r = redis.pcall('XADD', KEYS[k + 1], 'MAXLEN', '~', maxlen, ARGV[a],
-      'c', ARGV[a + 1], 'm', ARGV[a + 2], 't', ARGV[a + 3], 'd', ARGV[a + 4],
-      'r', ARGV[a + 5], 'e', ARGV[a + 6])
+  for _ = 1, tonumber(nm) do
+    local h = ARGV[a]
+    local r = redis.pcall('XADD', KEYS[k + 1], 'MAXLEN', '~', maxlen,
+      string.match(h, '^%d+') .. '-0', 'h', h, 'e', ARGV[a + 1])
     if type(r) == 'table' and r.err then refused = refused + 1 end
-    a = a + 7
+    a = a + 2
   end
   redis.call('SET', KEYS[k + 2], state, 'PX', state_ms)
   redis.call('PEXPIRE', KEYS[k], retention_ms)
@@ -66,6 +79,7 @@ for k = 1, #KEYS, 3 do
 end
 return refused
 """
+_APPEND_SHA: Final = hashlib.sha1(_APPEND_SCRIPT.encode()).hexdigest()
 
 # Blocked reads each hold a connection of the pool: leave room for many readers.
 _DEFAULT_MAX_CONNECTIONS: Final = 1024
@@ -92,18 +106,64 @@ def _sole_exception(group: BaseExceptionGroup[BaseException]) -> BaseException |
     return inner
 
 
-def _entry(identifier: str | bytes, fields: Mapping[Any, Any]) -> LogEntry:
+def _entry(fields: Mapping[Any, Any]) -> LogEntry:
     # The client answers in bytes (RedisLog refuses one that decodes responses).
-    response_id = fields.get(b"r")
+    numbers = fields[b"h"].split(b" ", 5)
+    media = len(numbers) > 4
     return LogEntry(
-        seq=int(identifier[: identifier.index(b"-")]),  # type: ignore[arg-type]
-        control=int(fields[b"c"]),
-        media=int(fields[b"m"]),
-        media_ms=float(fields[b"t"]),
+        seq=int(numbers[0]),
+        control=int(numbers[1]),
+        media=int(numbers[2]),
+        media_ms=float(numbers[3]),
         payload=fields[b"e"],
-        duration_ms=float(fields.get(b"d", 0.0)),
-        response_id=response_id.decode() if response_id else None,
+        duration_ms=float(numbers[4]) if media else 0.0,
+        response_id=numbers[5].decode() or None if media else None,
     )
+
+
+@functools.lru_cache(maxsize=4096)
+def _keys(prefix: str, session_id: str) -> tuple[str, str, str]:
+    # Built once per live session, not once per write.
+    base = f"{prefix}:{{{session_id}}}"
+    return f"{base}:control", f"{base}:media", f"{base}:state"
+
+
+@functools.lru_cache(maxsize=64)
+def _write_header(
+    status: SessionStatus,
+    heartbeat_s: float,
+    heartbeat_timeout_s: float,
+    retention_s: float,
+    media_maxlen: int,
+) -> str:
+    # The same for every write of a publisher while its session is open.
+    if status is SessionStatus.OPEN:
+        state = f"open:{_ms(heartbeat_s)}"
+        state_ms = _ms(heartbeat_timeout_s)
+    else:
+        state = status.value
+        state_ms = _ms(retention_s)
+    return f"{state} {state_ms} {_ms(retention_s)} {media_maxlen}"
+
+
+def _encode(write: LogWrite, args: list[str | bytes]) -> None:
+    """Append the script arguments of ``write`` (see ``_APPEND_SCRIPT``) to ``args``."""
+    header = _write_header(
+        write.status,
+        write.heartbeat_s,
+        write.heartbeat_timeout_s,
+        write.retention_s,
+        write.media_maxlen,
+    )
+    args.append(f"{header} {len(write.control)} {len(write.media)}")
+    for entry in write.control:
+        args += (
+            f"{entry.seq} {entry.control} {entry.media} {entry.media_ms}",
+            entry.payload,
+        )
+    for entry in write.media:
+        numbers = f"{entry.seq} {entry.control} {entry.media} {entry.media_ms}"
+        args += (f"{numbers} {entry.duration_ms} {entry.response_id or ''}", entry.payload)
 
 
 @final
@@ -142,6 +202,7 @@ class RedisLog(anyio.AsyncContextManagerMixin):
     ) -> None:
         try:
             import coredis
+            import coredis.exceptions
         except ImportError as error:  # pragma: no cover - depends on the installation
             raise ImportError(
                 "RedisLog needs coredis, in the redis extra: pip install -e '.[redis]' from a checkout"
@@ -163,9 +224,9 @@ class RedisLog(anyio.AsyncContextManagerMixin):
             raise ValueError("RedisLog needs a client with decode_responses=False")
         self._prefix = prefix
         self._flush_interval_s = flush_interval_s
-        self._script = self._client.register_script(_APPEND_SCRIPT)
         self._failures = _connection_failures()
-        self._queued: list[tuple[str, LogWrite, Callable[[BaseException | None], object]]] = []
+        self._no_script = coredis.exceptions.NoScriptError
+        self._queued: list[_Queued] = []
         self._pending: anyio.Event | None = None
         self._running = False
 
@@ -181,8 +242,7 @@ class RedisLog(anyio.AsyncContextManagerMixin):
         """The control stream, media stream and state keys of ``session_id``."""
         if not session_id or "{" in session_id or "}" in session_id:
             raise ValueError(f"a session id must be non-empty and without braces: {session_id!r}")
-        base = f"{self._prefix}:{{{session_id}}}"
-        return f"{base}:control", f"{base}:media", f"{base}:state"
+        return _keys(self._prefix, session_id)
 
     @asynccontextmanager
     async def __asynccontextmanager__(self) -> AsyncGenerator[Self]:
@@ -209,12 +269,15 @@ class RedisLog(anyio.AsyncContextManagerMixin):
     # -- appending ------------------------------------------------------------
 
     def append(
-        self, session_id: str, write: LogWrite, done: Callable[[BaseException | None], object]
+        self,
+        session_id: str,
+        take: Callable[[], LogWrite],
+        done: Callable[[BaseException | None], object],
     ) -> None:
         if not self._running:
             raise RuntimeError("RedisLog must be entered (async with) before appending")
         self.keys(session_id)  # validates the id before anything is queued
-        self._queued.append((session_id, write, done))
+        self._queued.append((session_id, take, done))
         pending = self._pending
         if pending is not None:
             self._pending = None
@@ -222,7 +285,7 @@ class RedisLog(anyio.AsyncContextManagerMixin):
 
     async def _write(self) -> None:
         """The writer task: one script call per round of queued writes, all sessions at once."""
-        flush: list[tuple[str, LogWrite, Callable[[BaseException | None], object]]] = []
+        flush: list[_Queued] = []
         try:
             next_flush_at = 0.0
             while True:
@@ -237,13 +300,15 @@ class RedisLog(anyio.AsyncContextManagerMixin):
                 next_flush_at = anyio.current_time() + self._flush_interval_s
                 flush, self._queued = self._queued, []
                 keys: list[str] = []
-                args: list[str | bytes | int | float] = []
-                for session_id, write, _ in flush:
-                    keys.extend(self.keys(session_id))
-                    self._encode(write, args)
+                args: list[str | bytes] = []
+                for session_id, take, _ in flush:
+                    keys += _keys(self._prefix, session_id)
+                    # Taken now, not when asked: what each session published meanwhile
+                    # goes with this round trip too.
+                    _encode(take(), args)
                 error: BaseException | None = None
                 try:
-                    await self._script(keys=keys, args=args)
+                    await self._append(keys, args)
                 except Exception as failure:
                     error = LogUnavailable(f"cannot append to {self!r}: {failure}")
                     error.__cause__ = failure
@@ -256,35 +321,15 @@ class RedisLog(anyio.AsyncContextManagerMixin):
                 done(LogUnavailable(f"{self!r} was closed"))
             self._queued = []
 
-    @staticmethod
-    def _encode(write: LogWrite, args: list[str | bytes | int | float]) -> None:
-        status = write.status
-        if status is SessionStatus.OPEN:
-            state = f"open:{_ms(write.heartbeat_s)}"
-            state_ms = _ms(write.heartbeat_timeout_s)
-        else:
-            state = status.value
-            state_ms = _ms(write.retention_s)
-        args += (
-            state,
-            state_ms,
-            _ms(write.retention_s),
-            write.media_maxlen,
-            len(write.control),
-            len(write.media),
-        )
-        for entry in write.control:
-            args += (f"{entry.seq}-0", entry.control, entry.media, entry.media_ms, entry.payload)
-        for entry in write.media:
-            args += (
-                f"{entry.seq}-0",
-                entry.control,
-                entry.media,
-                entry.media_ms,
-                entry.duration_ms,
-                entry.response_id or "",
-                entry.payload,
-            )
+    async def _append(self, keys: list[str], args: list[str | bytes]) -> None:
+        # The client's own Script helper costs a retry wrapper per call: the fallback is
+        # done here, for the one case that needs it.
+        try:
+            await self._client.evalsha(_APPEND_SHA, keys, args)
+        except self._no_script:
+            # A restarted server (or SCRIPT FLUSH) lost the script: load it once more.
+            await self._client.script_load(_APPEND_SCRIPT)
+            await self._client.evalsha(_APPEND_SHA, keys, args)
 
     # -- reading --------------------------------------------------------------
 
@@ -311,10 +356,8 @@ class RedisLog(anyio.AsyncContextManagerMixin):
         if not reply:
             return LogRead(control=(), media=())
         return LogRead(
-            control=[
-                _entry(e.identifier, e.field_values) for e in reply.get(control_key.encode(), ())
-            ],
-            media=[_entry(e.identifier, e.field_values) for e in reply.get(media_key.encode(), ())],
+            control=[_entry(e.field_values) for e in reply.get(control_key.encode(), ())],
+            media=[_entry(e.field_values) for e in reply.get(media_key.encode(), ())],
         )
 
     async def last(self, session_id: str) -> tuple[LogEntry | None, LogEntry | None]:
@@ -327,8 +370,7 @@ class RedisLog(anyio.AsyncContextManagerMixin):
         except self._failures as error:
             raise LogUnavailable(f"cannot read from {self!r}: {error}") from error
         return tuple(  # type: ignore[return-value]
-            _entry(entries[0].identifier, entries[0].field_values) if entries else None
-            for entries in newest
+            _entry(entries[0].field_values) if entries else None for entries in newest
         )
 
     async def state(self, session_id: str) -> SessionState:
