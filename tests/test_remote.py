@@ -32,6 +32,7 @@ from realtime_session.remote import (
     PublisherLost,
     PublisherStats,
     RedisLog,
+    RemoteSubscriptionStatistics,
     SessionLog,
     SessionNotFound,
     SessionState,
@@ -249,6 +250,61 @@ async def test_a_reader_resumes_exactly_after_its_position(
     assert head + rest == local
 
 
+async def test_statistics_tell_what_a_reader_holds_and_delivered(
+    engine: str, server: RedisServer | None
+) -> None:
+    async with opened(engine, server) as log:
+        session_id, local = await publish_script(log, call(turns=2, chunks=10, barge_in=False))
+        subscription = subscribe(log, session_id, start="beginning", media_buffer=1000)
+        async with subscription:
+            assert subscription.statistics() == RemoteSubscriptionStatistics(
+                queued_control=0,
+                queued_media=0,
+                pending_control=0,
+                max_pending=None,
+                media_buffer=1000,
+                delivered=0,
+                dropped_media=0,
+                flushed_media=0,
+                tasks_waiting_receive=0,
+                position=LogPosition(),
+            )
+            first = await subscription.receive()  # one read brings the whole call
+            held = subscription.statistics()
+            rest = [event async for event in subscription]
+        done = subscription.statistics()
+    control = sum(not is_media(event) for event in local)
+    assert not is_media(first)
+    assert held.delivered == 1
+    assert held.queued_control == held.pending_control == control - 1
+    assert held.queued_media == len(local) - control
+    assert held.position == LogPosition(seq=1, control=1)
+    assert [first, *rest] == local
+    assert (done.delivered, done.queued_control, done.queued_media, done.pending_control) == (
+        len(local),
+        0,
+        0,
+        0,
+    )
+    assert done.position == subscription.position
+
+
+async def test_statistics_count_what_a_reader_dropped_and_flushed(
+    engine: str, server: RedisServer | None
+) -> None:
+    async with opened(engine, server) as log:
+        script = call(turns=2, chunks=20, pace_s=0.005)
+        session_id, _ = await publish_script(log, script, speed=1.0)
+        subscription = subscribe(log, session_id, start="beginning", media_buffer=5)
+        remote = await read_all(subscription)
+    stats = subscription.statistics()
+    assert stats.media_buffer == 5
+    assert stats.dropped_media == subscription.dropped_media > 0
+    assert stats.flushed_media == subscription.flushed_media
+    assert stats.delivered == len(remote)  # the MediaDropped markers included
+    assert any(isinstance(event, public.MediaDropped) for event in remote)
+
+
 async def test_unknown_session_is_reported(engine: str, server: RedisServer | None) -> None:
     async with opened(engine, server) as log:
         with pytest.raises(SessionNotFound, match="nosuchsession"):
@@ -345,7 +401,7 @@ async def test_concurrent_receivers_share_the_events_and_never_hang(
     assert sorted(map(repr, got[0] + got[1])) == sorted(map(repr, local))
 
 
-async def test_cancelling_a_blocked_receive_loses_nothing(
+async def test_cancelling_blocked_receives_loses_nothing(
     engine: str, server: RedisServer | None
 ) -> None:
     async with opened(engine, server) as log:
@@ -354,13 +410,18 @@ async def test_cancelling_a_blocked_receive_loses_nothing(
         async with publish(session, log) as publisher, session:
             await publisher.wait_flushed()
             async with subscribe(log, publisher.session_id) as remote:
-                with anyio.move_on_after(0.2):
-                    await remote.receive()  # blocked on the log, then cancelled
+                async with anyio.create_task_group() as task_group:
+                    for _ in range(2):  # one blocked on the log, one waiting for the first
+                        task_group.start_soon(remote.receive)
+                    await wait_until(lambda: remote.statistics().tasks_waiting_receive == 2)
+                    task_group.cancel_scope.cancel()
+                assert remote.statistics().tasks_waiting_receive == 0
                 await send.send(ev.InputTranscriptFinalForItem(item_id="u1", text="hello"))
                 with anyio.fail_after(10):
                     assert await remote.receive() == public.InputTranscriptFinal(
                         text="hello", item_id="u1"
                     )
+                assert remote.statistics().delivered == 1
             send.close()
 
 

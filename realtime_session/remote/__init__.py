@@ -28,6 +28,7 @@ from ._publisher import publish as publish
 from ._redis import RedisLog as RedisLog
 from ._subscriber import LogPosition as LogPosition
 from ._subscriber import RemoteSubscription as RemoteSubscription
+from ._subscriber import RemoteSubscriptionStatistics as RemoteSubscriptionStatistics
 from ._subscriber import Start as Start
 from ._subscriber import subscribe as subscribe
 
@@ -37,6 +38,7 @@ __all__ = (
     "Publisher",
     "PublisherStats",
     "RemoteSubscription",
+    "RemoteSubscriptionStatistics",
     "LogPosition",
     "Start",
     "PublisherLost",

@@ -70,6 +70,47 @@ class LogPosition:
     media_ms: float = 0.0
 
 
+@final
+@attrs.frozen(kw_only=True)
+class RemoteSubscriptionStatistics:
+    """A snapshot of what a :class:`RemoteSubscription` holds and has done
+    (:meth:`RemoteSubscription.statistics`).
+
+    The fields it shares with :class:`~realtime_session.SubscriptionStatistics`
+    mean the same; what is queued here was read from the log and waits in this
+    process. What the log holds beyond the last read is not known without
+    reading it (a subscription that does not read costs nothing).
+
+    :param queued_control: control events read from the log, not yet received.
+    :param queued_media: media chunks read from the log and held, not yet received.
+    :param pending_control: control events known to come after the last one
+        received: those queued, and any found missing from the log (reported as
+        ``SubscriberLagged`` when reached). What ``max_pending`` bounds.
+    :param max_pending: the control events it may fall behind by before it
+        lags (``None``: no bound; the log holds them).
+    :param media_buffer: the media chunks it may hold before it drops the oldest.
+    :param delivered: events received so far, ``MediaDropped`` markers included.
+    :param dropped_media: media chunks it will never deliver: trimmed from the
+        log, dropped by the publisher, or by its own buffer.
+    :param flushed_media: media chunks discarded because an ``Interrupted`` for
+        their response came first.
+    :param tasks_waiting_receive: tasks in :meth:`RemoteSubscription.receive`
+        waiting for the log.
+    :param position: the position after the last event received.
+    """
+
+    queued_control: int
+    queued_media: int
+    pending_control: int
+    max_pending: int | None
+    media_buffer: int
+    delivered: int
+    dropped_media: int
+    flushed_media: int
+    tasks_waiting_receive: int
+    position: LogPosition
+
+
 Start: TypeAlias = Literal["beginning", "live"] | LogPosition
 
 
@@ -110,7 +151,8 @@ class RemoteSubscription:
     Reading is pulled from the log: a reader that does not read costs the
     publisher nothing, and the log, not this process, holds what it has not read
     yet. A receive that finds nothing waits on a blocked read, cancellable at
-    any time without losing an event.
+    any time without losing an event. :meth:`statistics` tells what it holds,
+    how far behind it is known to be, and what it delivered.
     """
 
     def __init__(
@@ -161,6 +203,8 @@ class RemoteSubscription:
         self._ended = False
         self._block_s = _DEFAULT_BLOCK_S
         self._grace_until = 0.0
+        self._delivered = 0
+        self._waiting = 0
 
     @property
     def session_id(self) -> str:
@@ -181,6 +225,22 @@ class RemoteSubscription:
     def position(self) -> LogPosition:
         """The position after the last event delivered (pass it as ``start=`` to resume)."""
         return self._position
+
+    def statistics(self) -> RemoteSubscriptionStatistics:
+        """What is queued in this process, how far behind it is known to be, and what was
+        delivered, dropped and flushed so far."""
+        return RemoteSubscriptionStatistics(
+            queued_control=len(self._control),
+            queued_media=len(self._media),
+            pending_control=max(0, self._known_control - self._position.control),
+            max_pending=self._max_pending,
+            media_buffer=self._media_buffer,
+            delivered=self._delivered,
+            dropped_media=self._dropped,
+            flushed_media=self._flushed,
+            tasks_waiting_receive=self._waiting,
+            position=self._position,
+        )
 
     # -- delivery ------------------------------------------------------------------
 
@@ -225,6 +285,7 @@ class RemoteSubscription:
             )
             self._pending_drops = 0
             self._pending_drop_ms = 0.0
+            self._delivered += 1
             return marker
         if missing > 0:
             lagged = SubscriberLagged(
@@ -239,6 +300,7 @@ class RemoteSubscription:
             self._fail(lagged)
             raise lagged
         self._position = _position(entry)
+        self._delivered += 1
         if is_media:
             media.popleft()
             return _decode(entry)
@@ -271,11 +333,15 @@ class RemoteSubscription:
                 return self.receive_nowait()
             except anyio.WouldBlock:
                 pass
-            async with self._lock:
-                try:
-                    return self.receive_nowait()
-                except anyio.WouldBlock:
-                    await self._read_more()
+            self._waiting += 1
+            try:
+                async with self._lock:
+                    try:
+                        return self.receive_nowait()
+                    except anyio.WouldBlock:
+                        await self._read_more()
+            finally:
+                self._waiting -= 1
 
     def __aiter__(self) -> Self:
         return self
