@@ -153,6 +153,7 @@ class Publisher:
             or self._media_entries
             or not self._written
             or self._subscription.statistics().queued_control
+            or self._subscription.statistics().queued_media
         ):
             if self._finished.is_set():
                 return
