@@ -35,6 +35,7 @@ from ._reducer import DROPPED_DUPLICATE
 from ._routes import ROUTES, AssistantDeltaLane, announcement, change_event
 from ._subscription import Fanout, Subscription
 from ._tools import Tool, ToolRunner
+from ._wakeup import native_checkpoint
 from .recording import EventRecorder
 
 if TYPE_CHECKING:
@@ -50,7 +51,6 @@ _BATCH: Final = 256
 _REJECTION_LOG_EVERY: Final = 1000
 _STREAM_CLOSE_TIMEOUT_S: Final = 1.0
 _SUBMIT_GRACE_S: Final = 5.0
-_AUDIO: Final = ROUTES[ev.OutputAudioChunk]
 _VIDEO: Final = ROUTES[ev.OutputVideoChunk]
 
 
@@ -458,13 +458,16 @@ class RealtimeSession(anyio.AsyncContextManagerMixin):
     ) -> tuple[str, str | None, BaseException | None] | None:
         """Dispatch batches of events until the session is to stop, or ``timer`` is due (``None``)."""
         stream = self._provider_events
+        receive = stream.receive
         receive_nowait: Callable[[], ev.RealtimeSessionEvent] | None = getattr(
             stream, "receive_nowait", None
         )
+        checkpoint = native_checkpoint()
         dispatch = self._dispatch
         fanout = self._fanout
+        event = await receive()
         while True:
-            dispatch(await stream.receive())
+            dispatch(event)
             if receive_nowait is not None:
                 for _ in range(_BATCH):
                     if self._stop is not None:
@@ -489,6 +492,18 @@ class RealtimeSession(anyio.AsyncContextManagerMixin):
                 timer.deadline = math.inf
                 await fanout.wait_for_backpressure(self._config.backpressure_timeout_s)
                 timer.deadline = self._orphan_due()
+            if receive_nowait is None:
+                event = await receive()
+                continue
+            # The event loop's own checkpoint, then a look: fed one event at a
+            # time, the next one is there by then, and anyio's receive() (a
+            # checkpoint of its own, then an event object and a record of the
+            # waiting task) is needed only when it is not.
+            await checkpoint()
+            try:
+                event = receive_nowait()
+            except anyio.WouldBlock:
+                event = await receive()
 
     def _orphan_due(self) -> float:
         deadline = self._orphan_deadline
@@ -571,7 +586,7 @@ class RealtimeSession(anyio.AsyncContextManagerMixin):
         ``_routes``) is handled by :meth:`_follow_route`.
         """
         own: dict[type, Callable[[Any], None]] = {
-            ev.OutputAudioChunk: self._on_audio,
+            ev.OutputAudioChunk: self._audio_handler(),
             ev.OutputVideoChunk: self._on_video,
             ev.TurnCommitted: self._on_turn_committed,
             ev.TurnStarted: self._on_turn_started,
@@ -666,24 +681,35 @@ class RealtimeSession(anyio.AsyncContextManagerMixin):
 
         return on_delta
 
-    def _on_audio(self, event: ev.OutputAudioChunk) -> None:
-        response_id = event.response_id
+    def _audio_handler(self) -> Callable[[ev.OutputAudioChunk], None]:
+        """The handler of audio chunks, the other half of the hot path: a closure, as for deltas."""
         playback = self._playback
-        if response_id is not None:
-            if response_id in playback.interrupted:
-                self._media_suppressed += 1
-                return
-            if response_id not in playback.in_flight:
-                playback.saw_response(response_id)
-            if response_id not in self._latency.audio_seen:
-                self._latency.audio(anyio.current_time(), response_id)
-        duration_ms = event.chunk.duration_ms or 0.0
-        item_id = event.item_id
-        if item_id is not None:
-            playback.audio(response_id, item_id, event.content_index, duration_ms)
-            if self._connection_epoch and item_id not in self._audio_epoch:
-                self._audio_epoch[item_id] = self._connection_epoch
-        self._fanout.publish_media(_AUDIO.to_public(event), response_id, duration_ms)  # type: ignore[arg-type]
+        interrupted = playback.interrupted
+        in_flight = playback.in_flight
+        latency = self._latency
+        audio_seen = latency.audio_seen
+        publish_media = self._fanout.publish_media
+        project = ROUTES[ev.OutputAudioChunk].to_public
+
+        def on_audio(event: ev.OutputAudioChunk) -> None:
+            response_id = event.response_id
+            if response_id is not None:
+                if response_id in interrupted:
+                    self._media_suppressed += 1
+                    return
+                if response_id not in in_flight:
+                    playback.saw_response(response_id)
+                if response_id not in audio_seen:
+                    latency.audio(anyio.current_time(), response_id)
+            duration_ms = event.chunk.duration_ms or 0.0
+            item_id = event.item_id
+            if item_id is not None:
+                playback.audio(response_id, item_id, event.content_index, duration_ms)
+                if self._connection_epoch and item_id not in self._audio_epoch:
+                    self._audio_epoch[item_id] = self._connection_epoch
+            publish_media(project(event), response_id, duration_ms)  # type: ignore[arg-type]
+
+        return on_audio
 
     def _on_video(self, event: ev.OutputVideoChunk) -> None:
         response_id = event.response_id

@@ -341,6 +341,8 @@ class Fanout:
         self._closing_event: public.SessionClosed | None = None
         self._batch: list[_ControlEntry] = []
         self._backpressure_blocked = False
+        # Media queued since the last flush, whose readers are woken there.
+        self._media_queued = False
         self.seq = 0
         self.media_dropped = 0
         self.media_flushed = 0
@@ -410,7 +412,14 @@ class Fanout:
 
         A default subscription that now holds more than its ``max_pending`` is
         failed on the spot; a ``backpressure`` one marks the fan-out blocked.
+        The readers of what was queued since the last flush, media included,
+        are woken.
         """
+        if self._media_queued:
+            self._media_queued = False
+            for sub in self._media_subscriptions:
+                if sub._media:
+                    sub._wakeup.wake_all()
         batch = self._batch
         if not batch:
             return
@@ -439,7 +448,11 @@ class Fanout:
     def publish_media(
         self, event: public.RealtimeEvent, response_id: str | None, duration_ms: float
     ) -> None:
-        """Queue a media chunk for every media subscription: lossy, never waits."""
+        """Queue a media chunk for every media subscription: lossy, never waits.
+
+        Its readers are woken at :meth:`flush`, with the batch's control events:
+        they could not run before the actor yields anyway.
+        """
         self.seq += 1
         seq = self.seq
         entry = (seq, event, duration_ms, response_id)
@@ -458,7 +471,7 @@ class Fanout:
                 self.media_dropped += 1
             else:
                 queue.append(entry)
-            sub._wakeup.wake_all()
+        self._media_queued = True
 
     def flush_media(self, response_id: str | None) -> None:
         """Discard queued media of ``response_id`` (of every response if ``None``)."""

@@ -1,10 +1,10 @@
-"""A reusable wake-up call for the tasks waiting on one queue.
+"""The running event loop's own primitives, found once: a reusable wake-up and a checkpoint.
 
 A subscription's readers wait for the session to queue something. A fresh
 ``anyio.Event`` per wait costs a backend look-up and two objects per event on
-the one-event-at-a-time path; this object is made once per subscription and
-waits on the event loop's own primitive (an ``asyncio.Event`` cleared before
-each wait, a trio ``ParkingLot``), found once, at the first wait.
+the one-event-at-a-time path; a :class:`Wakeup` is made once per subscription
+and waits on the event loop's own primitive (a future per waiting task on
+asyncio, a trio ``ParkingLot``), found once, at the first wait.
 
 The caller keeps the queue and the usual discipline: it looks at the queue and
 calls :meth:`Wakeup.wait` without yielding in between, and whoever fills the
@@ -15,12 +15,32 @@ task looks at the queue again (another reader may have taken what woke it).
 from __future__ import annotations
 
 import asyncio
+import functools
 from typing import TYPE_CHECKING, final
 
 import anyio.lowlevel
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
     import trio
+
+
+def _on_asyncio() -> bool:
+    return isinstance(anyio.lowlevel.current_token().native_token, asyncio.AbstractEventLoop)
+
+
+def native_checkpoint() -> Callable[[], Awaitable[None]]:
+    """The checkpoint anyio's ``checkpoint()`` ends in on the running event loop.
+
+    Called directly, it is the same schedule point and cancellation point,
+    without anyio's look-up of the backend on every call.
+    """
+    if _on_asyncio():
+        return functools.partial(asyncio.sleep, 0)
+    import trio.lowlevel  # trio is an optional dependency: imported only when running on it
+
+    return trio.lowlevel.checkpoint
 
 
 @final
@@ -32,10 +52,13 @@ class Wakeup:
     too). Bound to the event loop it first waits on.
     """
 
-    __slots__ = ("_asyncio", "_trio", "waiting")
+    __slots__ = ("_futures", "_loop", "_trio", "waiting")
 
     def __init__(self) -> None:
-        self._asyncio: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        # On asyncio: one future per waiting task, as asyncio.Event keeps them,
+        # since a task cancelled while it awaits a future cancels that future.
+        self._futures: list[asyncio.Future[None]] = []
         self._trio: trio.lowlevel.ParkingLot | None = None
         #: Tasks in :meth:`wait` now: a publisher with nobody to wake does nothing.
         self.waiting = 0
@@ -43,34 +66,43 @@ class Wakeup:
     def wake_all(self) -> None:
         """Wake every task waiting now. Synchronous; cheap when nobody waits."""
         if self.waiting:
-            if self._asyncio is not None:
-                self._asyncio.set()
-            elif self._trio is not None:
+            if self._trio is not None:
                 self._trio.unpark_all()
+                return
+            futures = self._futures
+            for future in futures:
+                if not future.done():
+                    future.set_result(None)
+            futures.clear()
 
     async def wait(self) -> None:
         """Wait for the next :meth:`wake_all`. A schedule point, and cancellable."""
-        event, lot = self._asyncio, self._trio
-        if event is None and lot is None:
-            event, lot = self._bind()
+        loop = self._loop
+        if loop is None and self._trio is None:
+            loop = self._bind()
         self.waiting += 1
         try:
-            if event is not None:
-                # Still set by a wake-up every earlier waiter has seen: cleared so
-                # that this task waits for the next one.
-                event.clear()
-                await event.wait()
-            elif lot is not None:
-                await lot.park()
+            if loop is not None:
+                future = loop.create_future()
+                futures = self._futures
+                futures.append(future)
+                try:
+                    await future
+                finally:
+                    if future in futures:  # not woken: cancelled
+                        futures.remove(future)
+            else:
+                assert self._trio is not None
+                await self._trio.park()
         finally:
             self.waiting -= 1
 
-    def _bind(self) -> tuple[asyncio.Event | None, trio.lowlevel.ParkingLot | None]:
-        """Make the primitive of the running event loop (asyncio or trio, as anyio runs on)."""
-        if isinstance(anyio.lowlevel.current_token().native_token, asyncio.AbstractEventLoop):
-            self._asyncio = asyncio.Event()
+    def _bind(self) -> asyncio.AbstractEventLoop | None:
+        """Find the running event loop (asyncio), or make a trio parking lot."""
+        if _on_asyncio():
+            self._loop = asyncio.get_running_loop()
         else:
             import trio.lowlevel  # trio is an optional dependency: imported only when running on it
 
             self._trio = trio.lowlevel.ParkingLot()
-        return self._asyncio, self._trio
+        return self._loop

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import anyio
+import anyio.abc
 import anyio.lowlevel
 import pytest
 from helpers import audio, provider_stream, spoken, wait_until
@@ -26,6 +27,8 @@ from realtime_session import events as ev
 if TYPE_CHECKING:
     from collections.abc import Iterator
     from types import FrameType
+
+    from anyio.streams.memory import MemoryObjectReceiveStream
 
 pytestmark = pytest.mark.anyio
 
@@ -117,6 +120,47 @@ async def test_a_long_call_makes_no_cancel_scope_or_event_per_event() -> None:
     # Made once per session (its task group, its actor, its start), never per event.
     assert long == short
     assert sum(long.values()) <= 6
+
+
+class _CountingStream(anyio.abc.ObjectReceiveStream[ev.RealtimeSessionEvent]):
+    """A provider stream that counts the waits the session asks of it."""
+
+    def __init__(self, inner: MemoryObjectReceiveStream[ev.RealtimeSessionEvent]) -> None:
+        self.inner = inner
+        self.waits = 0
+
+    async def receive(self) -> ev.RealtimeSessionEvent:
+        self.waits += 1
+        return await self.inner.receive()
+
+    def receive_nowait(self) -> ev.RealtimeSessionEvent:
+        return self.inner.receive_nowait()
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+async def test_fed_one_event_at_a_time_the_actor_takes_most_without_a_wait() -> None:
+    # After each pass the actor yields once and looks: the next event is usually
+    # there by then, without a wait (a checkpoint, an event object) on the stream.
+    send, receive = provider_stream()
+    stream = _CountingStream(receive)
+    events = 1000
+    async with RealtimeSession(stream) as session:
+        subscription = session.events()
+
+        async def read() -> None:
+            async for _ in subscription:
+                pass
+
+        with anyio.fail_after(10):
+            async with anyio.create_task_group() as task_group:
+                task_group.start_soon(read)
+                async with send:
+                    for n in range(events):
+                        await send.send(ev.InputTranscriptPartial(text=str(n)))
+    assert session.stats.events_in == events
+    assert stream.waits < events / 2
 
 
 async def test_a_reader_waiting_in_async_for_wakes_for_media_and_control_alike() -> None:
