@@ -25,7 +25,8 @@ Why a Lua script for appends: the Python client's cost per command (~20 µs in a
 pipeline, 200-250 µs of CPU per round trip on this machine) would dominate a
 publisher otherwise; one script call per flush appends every pending entry of
 every session published from this process, and Redis runs it in ~3 µs per
-entry. The client also pays about a microsecond per argument it sends, so an
+entry. That one call names the keys of several sessions, so it needs a single
+server: on a Redis Cluster it would be refused (``CROSSSLOT``). The client also pays about a microsecond per argument it sends, so an
 entry travels as two (its numbers in one string, and its payload) and a
 session's write as one more. The script skips entries already in the log
 (their id is not above the stream's top), which is what makes a retried flush
