@@ -352,6 +352,21 @@ def test_a_transcript_block_always_carries_its_markers() -> None:
     assert [type(block) for block in decoded.blocks] == [tr.TranscriptBlock, tr.TextBlock]
 
 
+@pytest.mark.parametrize("padding", [0, 2000], ids=["short text", "long text"])
+def test_integers_beyond_64_bits_in_tool_arguments_stay_exact(padding: int) -> None:
+    # Fast JSON readers turn such integers into floats; the value the tool gets
+    # must be the integer the model wrote, whichever reader took the text.
+    text = (
+        '{"type":"tool_call_requested","call_id":"c","tool_name":"t",'
+        f'"arguments":{{"n":18446744073709551617,"pad":"{"x" * padding}"}}}}'
+    )
+    decoded = codec.from_json(text)
+    assert isinstance(decoded, ev.ToolCallRequested)
+    assert isinstance(decoded.arguments, dict)
+    n = decoded.arguments["n"]
+    assert type(n) is int and n == 2**64 + 1
+
+
 def test_tool_arguments_pass_through_unchanged() -> None:
     arguments: ev.JsonValue = {"list": [1, 2.5, "x", None, True, {"deep": []}], "n": 10**30}
     event = ev.ToolCallRequested(call_id="c", tool_name="t", arguments=arguments)
