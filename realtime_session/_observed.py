@@ -97,9 +97,9 @@ class _TraceStream(anyio.abc.ObjectReceiveStream[ev.RealtimeSessionEvent]):
     takes each event (see :func:`observe_call`).
     """
 
-    def __init__(self, events: Sequence[ev.RealtimeSessionEvent], times: Sequence[float]) -> None:
-        self._events = events
-        self._times = times
+    def __init__(self, events: Sequence[TimedEvent]) -> None:
+        self.events = tuple(item.event for item in events)
+        self.times, self.timed = event_times(events)
         self._next = 0
         self.session: RealtimeSession | None = None
         # Per event taken: the session's published and suppressed counts just before.
@@ -108,25 +108,25 @@ class _TraceStream(anyio.abc.ObjectReceiveStream[ev.RealtimeSessionEvent]):
 
     def clock(self) -> float:
         """The trace's time of the event taken last: the call's "now" as the session sees it."""
-        return self._times[self._next - 1] if self._next else 0.0
+        return self.times[self._next - 1] if self._next else 0.0
 
     def receive_nowait(self) -> ev.RealtimeSessionEvent:
         index = self._next
-        if index >= len(self._events):
+        if index >= len(self.events):
             raise anyio.EndOfStream
         if self.session is not None:
             stats = self.session.stats
             self.published_before.append(stats.published)
             self.suppressed_before.append(stats.media_suppressed)
         self._next = index + 1
-        return self._events[index]
+        return self.events[index]
 
     async def receive(self) -> ev.RealtimeSessionEvent:
         await anyio.lowlevel.checkpoint()
         return self.receive_nowait()
 
     async def aclose(self) -> None:
-        self._next = len(self._events)
+        self._next = len(self.events)
 
 
 def trace_session(
@@ -145,8 +145,7 @@ def trace_session(
     provider cannot truncate), so its session gets a stand-in for the provider
     that says so and settles each barge-in itself, as the live session did.
     """
-    times, _ = event_times(events)
-    stream = _TraceStream(tuple(item.event for item in events), times)
+    stream = _TraceStream(events)
     commands = ScriptedProvider((), supports_truncation=False) if format == "gemini" else None
     session = RealtimeSession(stream, config=config, commands=commands, playback_clock=stream.clock)
     return stream, session
@@ -156,9 +155,8 @@ async def observe_call(
     events: Sequence[TimedEvent], format: TraceFormat | None = None
 ) -> ObservedCall:
     """Run ``events`` through :func:`trace_session`; see :class:`ObservedCall`."""
-    inputs = tuple(item.event for item in events)
-    times, timed = event_times(events)
     stream, session = trace_session(events, format)
+    inputs, times = stream.events, stream.times
     stream.session = session
     # Control events only: they are never dropped or flushed, so the n-th one
     # received is the n-th control event published. Media is rebuilt from the
@@ -197,7 +195,7 @@ async def observe_call(
     return ObservedCall(
         inputs=inputs,
         times=tuple(times),
-        timed=timed,
+        timed=stream.timed,
         published=tuple(published),
         transcript=session.transcript,
         stats=stats,
