@@ -25,6 +25,7 @@ from ._errors import SubscriberLagged
 from ._wakeup import Wakeup
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from types import TracebackType
 
     from ._config import MediaDropPolicy
@@ -304,6 +305,17 @@ class Subscription:
 
     # -- called by the fan-out (same event loop, never concurrently) --------
 
+    def _notify(self, callback: Callable[[], object]) -> None:
+        """Call ``callback`` whenever the session queues something here, or ends or
+        fails this subscription: for an owner that takes the events when it needs
+        them (with :meth:`receive_nowait`), not a task woken per event. It runs in
+        the session's task, so it must be brief and must not raise."""
+        self._wakeup.notify = callback
+
+    def _ready(self) -> bool:
+        """Whether :meth:`receive_nowait` has something to return (or to raise)."""
+        return bool(self._control or self._media) or self._ended or self._failure is not None
+
     def _fail(self, stalled_s: float | None = None) -> None:
         self._failure = SubscriberLagged(len(self._control), self._max_pending, stalled_s=stalled_s)
         self._release()
@@ -415,35 +427,36 @@ class Fanout:
         The readers of what was queued since the last flush, media included,
         are woken.
         """
+        batch = self._batch
+        if batch:
+            self._batch = []
+            lagged: list[Subscription] | None = None
+            for sub in self._subscriptions:
+                queue = sub._control
+                if len(batch) == 1:
+                    queue.append(batch[0])
+                else:
+                    queue.extend(batch)
+                if len(queue) >= sub._max_pending:
+                    if sub._backpressure:
+                        self._backpressure_blocked = True
+                    elif len(queue) > sub._max_pending:
+                        if lagged is None:
+                            lagged = []
+                        lagged.append(sub)
+                        continue
+                sub._wakeup.wake_all()
+            if lagged is not None:
+                for sub in lagged:
+                    self.remove(sub)
+                    sub._fail()
+        # Media last: a subscription's owner may take what is queued as it is woken
+        # (see Subscription._notify), and the batch's control events must be there.
         if self._media_queued:
             self._media_queued = False
             for sub in self._media_subscriptions:
                 if sub._media:
                     sub._wakeup.wake_all()
-        batch = self._batch
-        if not batch:
-            return
-        self._batch = []
-        lagged: list[Subscription] | None = None
-        for sub in self._subscriptions:
-            queue = sub._control
-            if len(batch) == 1:
-                queue.append(batch[0])
-            else:
-                queue.extend(batch)
-            if len(queue) >= sub._max_pending:
-                if sub._backpressure:
-                    self._backpressure_blocked = True
-                elif len(queue) > sub._max_pending:
-                    if lagged is None:
-                        lagged = []
-                    lagged.append(sub)
-                    continue
-            sub._wakeup.wake_all()
-        if lagged is not None:
-            for sub in lagged:
-                self.remove(sub)
-                sub._fail()
 
     def publish_media(
         self, event: public.RealtimeEvent, response_id: str | None, duration_ms: float

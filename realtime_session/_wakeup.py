@@ -52,7 +52,7 @@ class Wakeup:
     too). Bound to the event loop it first waits on.
     """
 
-    __slots__ = ("_futures", "_loop", "_trio", "waiting")
+    __slots__ = ("_futures", "_loop", "_trio", "notify", "waiting")
 
     def __init__(self) -> None:
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -62,18 +62,25 @@ class Wakeup:
         self._trio: trio.lowlevel.ParkingLot | None = None
         #: Tasks in :meth:`wait` now: a publisher with nobody to wake does nothing.
         self.waiting = 0
+        #: Called (synchronously, by whoever wakes) on every :meth:`wake_all`: for an
+        #: owner that takes what was queued without a task waiting for it.
+        self.notify: Callable[[], object] | None = None
 
     def wake_all(self) -> None:
-        """Wake every task waiting now. Synchronous; cheap when nobody waits."""
+        """Wake every task waiting now, then call :attr:`notify`. Synchronous; cheap when
+        nobody waits."""
         if self.waiting:
             if self._trio is not None:
                 self._trio.unpark_all()
-                return
-            futures = self._futures
-            for future in futures:
-                if not future.done():
-                    future.set_result(None)
-            futures.clear()
+            else:
+                futures = self._futures
+                for future in futures:
+                    if not future.done():
+                        future.set_result(None)
+                futures.clear()
+        notify = self.notify
+        if notify is not None:
+            notify()
 
     async def wait(self) -> None:
         """Wait for the next :meth:`wake_all`. A schedule point, and cancellable."""

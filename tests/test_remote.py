@@ -8,6 +8,7 @@ semantics where the engine does not matter.
 from __future__ import annotations
 
 import contextlib
+import types
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, TypeAlias
 
@@ -16,6 +17,7 @@ import anyio.lowlevel
 import attrs
 import pytest
 import redis_server
+import structlog.testing
 from helpers import wait_until
 from remote_call import call, control_only, is_media
 
@@ -217,6 +219,73 @@ async def test_a_write_carries_what_was_published_until_the_log_took_it() -> Non
         send.close()
         await session.wait_closed()
         deferred.send()  # the close
+
+
+@pytest.mark.parametrize("anyio_backend", ["trio"])  # trio can count a task's steps
+async def test_publishing_costs_no_task_step_per_event() -> None:
+    import trio
+    import trio.lowlevel
+
+    class Steps(trio.abc.Instrument):
+        def __init__(self) -> None:
+            self.publisher = 0
+
+        def before_task_step(self, task: trio.lowlevel.Task) -> None:
+            if task.name.startswith("publish "):
+                self.publisher += 1
+
+    log = MemoryLog()
+    send, receive = anyio.create_memory_object_stream[ev.RealtimeSessionEvent](16)
+    session = RealtimeSession(receive)
+    steps = Steps()
+    async with publish(session, log) as publisher, session:
+        trio.lowlevel.add_instrument(steps)
+        try:
+            for n in range(200):  # one at a time, as a live provider delivers
+                await send.send(ev.InputTranscriptFinalForItem(item_id=f"u{n}", text=f"q{n}"))
+            await wait_until(lambda: session.stats.events_in == 200)
+            await publisher.wait_flushed()
+        finally:
+            trio.lowlevel.remove_instrument(steps)
+        send.close()
+    read = await log.read(
+        publisher.session_id, after_control=0, after_media=None, count=1000, block_s=None
+    )
+    assert len(read.control) >= 201  # every event, and the close
+    assert steps.publisher < 20
+
+
+async def test_a_fault_while_publishing_stops_the_publisher_not_the_call(
+    engine: str, server: RedisServer | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from realtime_session.remote import _publisher
+
+    encoded = 0
+
+    def to_json(event: public.RealtimeEvent) -> str:
+        nonlocal encoded
+        encoded += 1
+        if encoded == 4:
+            raise RuntimeError("a bug in encoding")
+        return codec.to_json(event)
+
+    monkeypatch.setattr(_publisher, "codec", types.SimpleNamespace(to_json=to_json))
+    async with opened(engine, server) as log:
+        with structlog.testing.capture_logs() as logs:
+            session_id, local = await publish_script(
+                log, call(turns=2, chunks=5, barge_in=False), heartbeat_s=0.1
+            )
+        # The call ran to its end, and its in-process subscriber saw all of it.
+        assert isinstance(local[-1], public.SessionClosed)
+        assert sum(isinstance(e, public.TurnCompleted) for e in local) == 2
+        failures = [entry for entry in logs if entry["event"] == "remote_publisher_failed"]
+        assert len(failures) == 1
+        assert isinstance(failures[0]["exc_info"], RuntimeError)
+        # Readers get what was written before the fault, then learn the publisher is gone.
+        remote = subscribe(log, session_id, start="beginning", media_buffer=1000)
+        with pytest.raises(PublisherLost):
+            await read_all(remote)
+        assert remote.position.control + remote.position.media == 3
 
 
 async def test_a_live_reader_gets_only_what_is_published_after_it_entered(

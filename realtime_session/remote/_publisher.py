@@ -1,14 +1,18 @@
 """Publishing a session's public events to a session log.
 
-:func:`publish` subscribes to the session like any other subscriber and runs
-one task that numbers and encodes what the session published into a bounded
-buffer, appends the buffer to the log (one batch per round trip), and renews
-the heartbeat when the call is quiet. The session never waits for it: its
-subscription is an ordinary one. When the log cannot be reached, the task
-keeps the buffer (within ``max_buffer``) and retries; what does not fit is
-dropped, oldest media first, and the numbering keeps the hole, so readers see
-it: media as ``MediaDropped``, control events as ``SubscriberLagged``. Nothing
-is lost silently.
+:func:`publish` subscribes to the session like any other subscriber. No task
+waits on that subscription: when the session queues events there, the
+publisher asks the log for a write (if none is asked for yet), and when the log
+takes the write, the publisher takes what is queued then, numbered and
+encoded, into a bounded buffer. A write thus carries everything published
+until the log sends it, and a live call costs no task switch per event (on a
+publisher's process that is most of what publishing would cost). One task
+renews the heartbeat when the call is quiet and retries after a failure. The
+session never waits for it: its subscription is an ordinary one. When the log
+cannot be reached, the publisher keeps the buffer (within ``max_buffer``) and
+retries; what does not fit is dropped, oldest media first, and the numbering
+keeps the hole, so readers see it: media as ``MediaDropped``, control events as
+``SubscriberLagged``. Nothing is lost silently.
 """
 
 from __future__ import annotations
@@ -97,6 +101,7 @@ class Publisher:
         self._logger: structlog.typing.FilteringBoundLogger = library_logger().bind(
             session_id=session_id
         )
+        self._fault: Exception | None = None
         self._subscription: Subscription = self._subscribe()
         self._control: deque[LogEntry] = deque()
         self._media_entries: deque[LogEntry] = deque()
@@ -133,9 +138,13 @@ class Publisher:
 
     @property
     def stats(self) -> PublisherStats:
+        queued = self._subscription.statistics()
         return PublisherStats(
             appended=self._appended,
-            buffered=len(self._control) + len(self._media_entries),
+            buffered=len(self._control)
+            + len(self._media_entries)
+            + queued.queued_control
+            + queued.queued_media,
             dropped_control=self._dropped_control,
             dropped_media=self._dropped_media,
             flushed_media=self._flushed_before + self._subscription.flushed_media,
@@ -162,9 +171,39 @@ class Publisher:
             await self._flushed.wait()
 
     def _subscribe(self) -> Subscription:
-        return self._session.events(
+        subscription = self._session.events(
             media=self._media, media_buffer=_OWN_MEDIA_BUFFER, max_pending=_OWN_MAX_PENDING
         )
+        subscription._notify(self._queued)
+        return subscription
+
+    def _queued(self) -> None:
+        """The session queued events for us (or ended the subscription): ask for a write.
+
+        It runs in the session's task, from the session's publishing: it must not
+        raise there.
+        """
+        if self._requested:
+            return
+        try:
+            if self._retry_at:
+                # The log is away: take the events now, so the buffer's bound holds.
+                self._take()
+            self._submit()
+        except Exception as error:
+            self._failed(error)
+
+    def _failed(self, error: Exception) -> None:
+        """A fault (a bug) while taking events: this publisher stops, the call goes on.
+
+        Nothing after the fault is published; the timer's task (not the session's,
+        which may be publishing right now) detaches the publisher, so readers get
+        ``PublisherLost`` after the last event written.
+        """
+        if self._fault is None:
+            self._fault = error
+            self._logger.error("remote_publisher_failed", exc_info=error)
+            self._wake_timer()
 
     # -- taking the session's events: numbered, encoded entries ------------------
 
@@ -236,24 +275,22 @@ class Publisher:
             del self._control[skip_control]
             self._dropped_control += 1
 
-    # -- writing: buffered entries into the log, and the heartbeat ----------------
-
-    async def _take_events(self) -> None:
-        """The task that takes the session's events and hands them to the log.
-
-        It never waits for the log: it asks the log for a write when it has
-        something and none is asked for yet, and the log takes the write when it
-        sends it, so a write carries whatever the session published until then:
-        batches grow with the load, not with the number of round trips.
-        """
-        while not self._ended:
+    def _take(self) -> None:
+        """Take what the session queued for us into the buffer."""
+        while self._fault is None:
             try:
-                async for event in self._subscription:
-                    self._add(event)
-                    self._submit()
+                event = self._subscription.receive_nowait()
+            except anyio.WouldBlock:
+                return
+            except anyio.EndOfStream:
                 self._ended = True
+                return
             except SubscriberLagged as lagged:
                 self._lagged(lagged)
+                continue
+            self._add(event)
+
+    # -- writing: buffered entries into the log, and the heartbeat ----------------
 
     def _submit(self, *, heartbeat: bool = False) -> None:
         """Ask the log for a write, if none is asked for and there is something to write."""
@@ -273,6 +310,7 @@ class Publisher:
                 if not (
                     self._control
                     or self._media_entries
+                    or (self._fault is None and self._subscription._ready())
                     or heartbeat
                     or self._closing
                     or self._detaching
@@ -292,7 +330,17 @@ class Publisher:
             self._submitting = False
 
     def _take_write(self) -> LogWrite:
-        """The write the log asked for: what is buffered now, up to a batch per lane."""
+        """The write the log asked for: what is buffered now, up to a batch per lane.
+
+        It takes what the session queued for us first, so the write carries
+        everything published until the log sends it.
+        """
+        try:
+            self._take()
+        except Exception as error:
+            # Not the log's fault, and not to be raised into it (it writes for others
+            # too): this publisher fails, and writes what it holds.
+            self._failed(error)
         buffered_control, buffered_media = self._control, self._media_entries
         control = (
             list(buffered_control)
@@ -364,6 +412,8 @@ class Publisher:
         """Retries after a failure, and renews the heartbeat while the call is quiet."""
         deadline = anyio.current_time()
         while True:
+            if self._fault is not None and not self._detaching:
+                self._detach()
             if self._retry_at:
                 deadline = min(deadline, self._retry_at)
             self._timer_wake = anyio.Event()
@@ -404,8 +454,7 @@ class Publisher:
             async with anyio.create_task_group() as task_group:
                 task_status.started()
                 task_group.start_soon(self._timer, name=f"publish {self._session_id}: timer")
-                await self._take_events()
-                self._submit()  # the final state
+                self._queued()  # what the session published before this task started
                 await self._finished.wait()
                 task_group.cancel_scope.cancel()
         finally:
@@ -415,9 +464,13 @@ class Publisher:
                 self._flushed.set()
 
     def _detach(self) -> None:
-        # Closing our subscription ends the taking task, which then marks the
-        # session detached after what it already took.
+        # What the session queued for us is taken before the subscription is closed
+        # (closing releases it); the next write marks the session detached after it.
         self._detaching = True
+        try:
+            self._take()
+        except Exception as error:
+            self._failed(error)
         self._subscription.close()
 
 
