@@ -4,7 +4,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 import structlog
-from redis_server import RedisServer
+from redis_server import RedisCluster, RedisServer
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -49,6 +49,17 @@ def _structlog_configured() -> Iterator[None]:
     structlog.configure()
     yield
     structlog.reset_defaults()
+
+
+@pytest.fixture
+def redis_cluster(tmp_path: Path) -> Iterator[RedisCluster]:
+    """A real Redis Cluster (three primaries) on 127.0.0.1, stopped by pid afterwards."""
+    cluster = RedisCluster(tmp_path)
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ import time
 from typing import TYPE_CHECKING, Final, final
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from pathlib import Path
 
 _READY_TIMEOUT_S: Final = 10.0
@@ -55,7 +56,9 @@ def _ping(port: int) -> bool:
 class RedisServer:
     """One ``redis-server`` process; :meth:`restart` keeps its port (and loses its data)."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(
+        self, directory: Path, *, options: Sequence[str] = (), port: int | None = None
+    ) -> None:
         executable = shutil.which("redis-server")
         if executable is None:
             raise RuntimeError(
@@ -64,7 +67,8 @@ class RedisServer:
             )
         self._executable = executable
         self._directory = directory
-        self.port = _free_port()
+        self._options = tuple(options)
+        self.port = _free_port() if port is None else port
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -92,6 +96,7 @@ class RedisServer:
                 str(self._directory),
                 "--logfile",
                 str(self._directory / "redis.log"),
+                *self._options,
             ],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
@@ -118,3 +123,95 @@ class RedisServer:
     def restart(self) -> None:
         self.stop()
         self.start()
+
+
+_CLUSTER_BUS_OFFSET: Final = 10000  # Redis Cluster's bus listens on the port + 10000
+
+
+def _free_cluster_port() -> int:
+    """A free port whose cluster bus port is free too."""
+    while True:
+        port = _free_port()
+        if port + _CLUSTER_BUS_OFFSET > 65535:
+            continue
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port + _CLUSTER_BUS_OFFSET))
+            except OSError:
+                continue
+        return port
+
+
+@final
+class RedisCluster:
+    """A real Redis Cluster of ``size`` primaries on 127.0.0.1, each its own redis-server.
+
+    The slots are assigned by ``redis-cli --cluster create``; it is ready when every
+    node reports ``cluster_state:ok``. Stopped by pid, like a single server.
+    """
+
+    def __init__(self, directory: Path, size: int = 3) -> None:
+        self.nodes: list[RedisServer] = []
+        for index in range(size):
+            node_directory = directory / f"node{index}"
+            node_directory.mkdir()
+            self.nodes.append(
+                RedisServer(
+                    node_directory,
+                    options=("--cluster-enabled", "yes", "--cluster-node-timeout", "5000"),
+                    port=_free_cluster_port(),
+                )
+            )
+
+    @property
+    def url(self) -> str:
+        """The URL of one node: a cluster client discovers the others from it."""
+        return self.nodes[0].url
+
+    def start(self) -> None:
+        cli = shutil.which("redis-cli")
+        if cli is None:
+            raise RuntimeError(
+                "redis-cli is not installed: the cluster tests need it (apt-get install "
+                "redis-tools; .ci/run installs it)"
+            )
+        try:
+            for node in self.nodes:
+                node.start()
+            subprocess.run(
+                [
+                    cli,
+                    "--cluster",
+                    "create",
+                    *(f"127.0.0.1:{node.port}" for node in self.nodes),
+                    "--cluster-replicas",
+                    "0",
+                    "--cluster-yes",
+                ],
+                check=True,
+                capture_output=True,
+                timeout=_READY_TIMEOUT_S,
+            )
+            deadline = time.monotonic() + _READY_TIMEOUT_S
+            while not all(_cluster_ok(cli, node.port) for node in self.nodes):
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the Redis Cluster did not reach cluster_state:ok")
+                time.sleep(0.05)
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            node.stop()
+
+
+def _cluster_ok(cli: str, port: int) -> bool:
+    info = subprocess.run(
+        [cli, "-p", str(port), "cluster", "info"],
+        capture_output=True,
+        text=True,
+        timeout=_READY_TIMEOUT_S,
+        check=False,
+    )
+    return "cluster_state:ok" in info.stdout

@@ -754,6 +754,46 @@ async def test_redis_keys_share_a_hash_tag_and_expire_after_the_close(
         assert await log.state(session_id) == SessionState(status=SessionStatus.CLOSED)
 
 
+async def test_a_redis_cluster_carries_many_sessions_each_within_one_shard(
+    redis_cluster: redis_server.RedisCluster,
+) -> None:
+    import coredis
+
+    seen: dict[str, list[public.RealtimeEvent]] = {}
+
+    async def one(log: SessionLog, n: int) -> None:
+        session_id, local = await publish_script(
+            log, call(turns=2, chunks=10, barge_in=False), session_id=f"call-{n}"
+        )
+        seen[session_id] = local
+
+    startup = redis_cluster.nodes[0]
+    client = coredis.RedisCluster("127.0.0.1", startup.port, decode_responses=False)
+    # coredis 6.9 never closes its cluster layout's error stream: closed after the
+    # client, so the warning about it cannot hide one about ours.
+    with contextlib.ExitStack() as streams:
+        for stream in client.connection_pool.cluster_layout._error_stream:
+            streams.callback(stream.close)
+        async with client, RedisLog(client) as log:
+            # Concurrent calls share the flushes: each flush names several sessions' keys.
+            async with anyio.create_task_group() as task_group:
+                for n in range(12):
+                    task_group.start_soon(one, log, n)
+            for session_id, local in seen.items():
+                remote = await read_all(
+                    subscribe(log, session_id, start="beginning", media_buffer=1000)
+                )
+                assert remote == local
+                control, media, state = log.keys(session_id)
+                slots = {await client.cluster_keyslot(key) for key in (control, media, state)}
+                assert len(slots) == 1
+    shards_used = 0
+    for node in redis_cluster.nodes:
+        async with coredis.Redis.from_url(node.url) as shard:
+            shards_used += await shard.dbsize() > 0
+    assert shards_used > 1
+
+
 async def test_a_position_is_a_plain_value() -> None:
     assert LogPosition() == LogPosition(seq=0, control=0, media=0, media_ms=0.0)
     with pytest.raises(ValueError, match="start"):

@@ -22,15 +22,16 @@ its own connection, and cancelling one drops that connection instead of
 leaving it mid-reply.
 
 Why a Lua script for appends: the Python client's cost per command (~20 µs in a
-pipeline, 200-250 µs of CPU per round trip on this machine) would dominate a
+pipeline, about 200 µs of CPU per round trip on this machine) would dominate a
 publisher otherwise; one script call per flush appends every pending entry of
 every session published from this process, and Redis runs it in ~3 µs per
-entry. That one call names the keys of several sessions, so it needs a single
-server: on a Redis Cluster it would be refused (``CROSSSLOT``). The client also pays about a microsecond per argument it sends, so an
-entry travels as two (its numbers in one string, and its payload) and a
-session's write as one more. The script skips entries already in the log
-(their id is not above the stream's top), which is what makes a retried flush
-idempotent.
+entry. On a Redis Cluster a script may only touch the keys of one hash slot, so
+there a flush is one pipeline of one script call per session, which the cluster
+client sends to each shard in one round trip. The client also pays about a
+microsecond per argument it sends, so an entry travels as two (its numbers in
+one string, and its payload) and a session's write as one more. The script
+skips entries already in the log (their id is not above the stream's top),
+which is what makes a retried flush idempotent.
 """
 
 from __future__ import annotations
@@ -53,6 +54,8 @@ if TYPE_CHECKING:
 
     # A session's pending write: its id, how to take the write, whom to tell.
     _Queued = tuple[str, Callable[[], LogWrite], Callable[[BaseException | None], object]]
+    # One script call: its keys and its arguments.
+    _Call = tuple[list[str], list[str | bytes]]
 
 _APPEND_SCRIPT: Final = """
 local a = 1
@@ -172,7 +175,9 @@ class RedisLog(anyio.AsyncContextManagerMixin):
     """A :class:`~realtime_session.remote.SessionLog` on Redis Streams.
 
     ``RedisLog("redis://127.0.0.1:6379")`` creates and owns a coredis client;
-    ``RedisLog(client)`` uses one the application made and entered itself.
+    ``RedisLog(client)`` uses one the application made and entered itself: a
+    ``coredis.Redis``, or a ``coredis.RedisCluster`` for a Redis Cluster (each
+    session's keys share a hash tag, so one session lives on one shard).
     Use it as an async context manager: it runs the task that writes what the
     publishers of this process append, coalescing their batches into one
     command per round trip::
@@ -195,7 +200,7 @@ class RedisLog(anyio.AsyncContextManagerMixin):
 
     def __init__(
         self,
-        client: str | coredis.Redis[bytes],
+        client: str | coredis.Redis[bytes] | coredis.RedisCluster[bytes],
         *,
         prefix: str = "realtime_session",
         max_connections: int = _DEFAULT_MAX_CONNECTIONS,
@@ -211,7 +216,7 @@ class RedisLog(anyio.AsyncContextManagerMixin):
         if "{" in prefix or "}" in prefix:
             raise ValueError(f"prefix must not contain braces, got {prefix!r}")
         self._url = client if isinstance(client, str) else None
-        self._client: coredis.Redis[bytes] = (
+        self._client: coredis.Redis[bytes] | coredis.RedisCluster[bytes] = (
             coredis.Redis.from_url(
                 client,
                 decode_responses=False,
@@ -223,6 +228,7 @@ class RedisLog(anyio.AsyncContextManagerMixin):
         )
         if self._client.decode_responses:
             raise ValueError("RedisLog needs a client with decode_responses=False")
+        self._cluster = isinstance(self._client, coredis.RedisCluster)
         self._prefix = prefix
         self._flush_interval_s = flush_interval_s
         self._failures = _connection_failures()
@@ -235,7 +241,7 @@ class RedisLog(anyio.AsyncContextManagerMixin):
         return f"<RedisLog {self._url or self._client!r} prefix={self._prefix!r}>"
 
     @property
-    def client(self) -> coredis.Redis[bytes]:
+    def client(self) -> coredis.Redis[bytes] | coredis.RedisCluster[bytes]:
         """The coredis client this log talks through."""
         return self._client
 
@@ -300,16 +306,21 @@ class RedisLog(anyio.AsyncContextManagerMixin):
                     await anyio.sleep_until(next_flush_at)
                 next_flush_at = anyio.current_time() + self._flush_interval_s
                 flush, self._queued = self._queued, []
+                calls: list[_Call] = []
                 keys: list[str] = []
                 args: list[str | bytes] = []
                 for session_id, take, _ in flush:
+                    if self._cluster and keys:
+                        calls.append((keys, args))
+                        keys, args = [], []
                     keys += _keys(self._prefix, session_id)
                     # Taken now, not when asked: what each session published meanwhile
                     # goes with this round trip too.
                     _encode(take(), args)
+                calls.append((keys, args))
                 error: BaseException | None = None
                 try:
-                    await self._append(keys, args)
+                    await self._append(calls)
                 except Exception as failure:
                     error = LogUnavailable(f"cannot append to {self!r}: {failure}")
                     error.__cause__ = failure
@@ -322,15 +333,25 @@ class RedisLog(anyio.AsyncContextManagerMixin):
                 done(LogUnavailable(f"{self!r} was closed"))
             self._queued = []
 
-    async def _append(self, keys: list[str], args: list[str | bytes]) -> None:
+    async def _append(self, calls: list[_Call]) -> None:
         # The client's own Script helper costs a retry wrapper per call: the fallback is
         # done here, for the one case that needs it.
         try:
-            await self._client.evalsha(_APPEND_SHA, keys, args)
+            await self._call(calls)
         except self._no_script:
-            # A restarted server (or SCRIPT FLUSH) lost the script: load it once more.
+            # A restarted server (or SCRIPT FLUSH) lost the script: load it once more
+            # (on a cluster, the client loads it on every shard).
             await self._client.script_load(_APPEND_SCRIPT)
+            await self._call(calls)
+
+    async def _call(self, calls: list[_Call]) -> None:
+        if len(calls) == 1:
+            keys, args = calls[0]
             await self._client.evalsha(_APPEND_SHA, keys, args)
+            return
+        async with self._client.pipeline(transaction=False) as pipeline:
+            for keys, args in calls:
+                pipeline.evalsha(_APPEND_SHA, keys, args)
 
     # -- reading --------------------------------------------------------------
 
