@@ -312,6 +312,10 @@ class Subscription:
         the session's task, so it must be brief and must not raise."""
         self._wakeup.notify = callback
 
+    def _queued(self) -> int:
+        """Events queued here (control and media)."""
+        return len(self._control) + len(self._media)
+
     def _ready(self) -> bool:
         """Whether :meth:`receive_nowait` has something to return (or to raise)."""
         return bool(self._control or self._media) or self._ended or self._failure is not None

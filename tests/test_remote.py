@@ -221,6 +221,29 @@ async def test_a_write_carries_what_was_published_until_the_log_took_it() -> Non
         deferred.send()  # the close
 
 
+async def test_a_write_that_hangs_keeps_the_buffer_within_its_bound() -> None:
+    log = MemoryLog()
+    hanging = Deferred(log)  # takes the first write only when told: a log that hangs
+    send, receive = anyio.create_memory_object_stream[ev.RealtimeSessionEvent](16)
+    session = RealtimeSession(receive)
+    async with publish(session, hanging, max_buffer=50) as publisher, session:  # type: ignore[arg-type]
+        for n in range(300):
+            await send.send(ev.InputTranscriptFinalForItem(item_id=f"u{n}", text=f"q{n}"))
+        await wait_until(lambda: session.stats.events_in == 300)
+        stats = publisher.stats
+        # The bound, and what one step of the session published past it.
+        assert stats.buffered <= 50 + 2
+        assert stats.dropped_control >= 300 - 51
+        hanging.send()  # the log comes back: readers see the hole as lag
+        send.close()
+        await session.wait_closed()
+        while hanging.asked:
+            hanging.send()
+    remote = subscribe(log, publisher.session_id, start="beginning")
+    with pytest.raises(SubscriberLagged):
+        await read_all(remote)
+
+
 @pytest.mark.parametrize("anyio_backend", ["trio"])  # trio can count a task's steps
 async def test_publishing_costs_no_task_step_per_event() -> None:
     import trio

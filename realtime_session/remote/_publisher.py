@@ -183,9 +183,15 @@ class Publisher:
         It runs in the session's task, from the session's publishing: it must not
         raise there.
         """
-        if self._requested:
-            return
         try:
+            if self._requested:
+                # The write on its way takes what is queued when it leaves, unless that
+                # outgrows the buffer's bound first (a write that hangs): then it is
+                # taken now, and the buffer sheds.
+                queued = self._subscription._queued()
+                if queued + len(self._control) + len(self._media_entries) > self._max_buffer:
+                    self._take()
+                return
             if self._retry_at:
                 # The log is away: take the events now, so the buffer's bound holds.
                 self._take()
