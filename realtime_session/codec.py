@@ -38,8 +38,9 @@ inline, one count of the keys, the instance built as attrs builds it); only a
 document that fails is decoded a second time, by cattrs with detailed
 validation, to say where and why. JSON text is read as
 :mod:`realtime_session._json` reads it for the codec (a key repeated within an
-object refused), or by ``orjson`` or ``jiter`` alone where that reads the same:
-a text ``orjson`` writes back byte for byte repeats no key. It is written by
+object refused), or by ``jiter`` alone where that provably reads the same: a
+text ``orjson`` writes back byte for byte, or whose colons are as many as the
+keys read, repeats no key. It is written by
 ``orjson`` (several times faster than the standard library, which it falls back
 to for the few documents it does not write the same way). Base64 is decoded by
 ``pybase64``, as the standard library's strict mode decodes it.
@@ -993,6 +994,20 @@ class _FastDecoders:
             }
         return table
 
+    def key_counters(self, target: object) -> Mapping[str, Callable[[dict[str, Any]], int]] | None:
+        """For a tagged union, by tag, what counts the keys of a member's document.
+
+        ``len`` where no field holds an object, :func:`_count_keys` elsewhere;
+        ``None`` for other targets. Neither counts a key twice or one that is not
+        there, whatever the document holds, which is all ``from_json`` relies on.
+        """
+        if not _is_tagged_union(target):
+            return None
+        return {
+            tag: len if _holds_no_objects(member) else _count_keys
+            for tag, member in _members_by_tag(target).items()
+        }
+
     def _union(self, union: object) -> _Hook:
         table = self.members(union)
         assert table is not None
@@ -1152,6 +1167,20 @@ class _FastDecoders:
         return steps
 
 
+def _holds_no_objects(cls: type) -> bool:
+    """Whether no field of ``cls`` holds a JSON object in a valid document."""
+
+    def scalar(tp: object) -> bool:
+        if _is_optional(tp):
+            tp = _without_none(tp)
+        if _is_variadic_tuple(tp):
+            tp = typing.get_args(tp)[0]
+        return tp in (str, int, float, bool, bytes) or _is_enum(tp)
+
+    attrs.resolve_types(cls)
+    return not _json_value_fields(cls) and all(scalar(field.type) for field in attrs.fields(cls))
+
+
 def _slot_setters(cls: type) -> list[Callable[[object, object], None]] | None:
     """The setters that fill a new instance's fields, when that is all its ``__init__`` does.
 
@@ -1267,7 +1296,7 @@ def to_json(obj: _Encodable) -> str:
 
 @final
 class _Decoder:
-    __slots__ = ("_detailed", "fast", "members", "target")
+    __slots__ = ("_detailed", "_key_counters", "fast", "members", "target")
 
     def __init__(self, target: object) -> None:
         _check_target(target)
@@ -1276,7 +1305,18 @@ class _Decoder:
         # For a union, what ``fast`` dispatches to: ``from_json`` looks the tag
         # up itself, which spares it a call per document.
         self.members = _FAST.members(target)
+        self._key_counters = _FAST.key_counters(target)
         self._detailed: _Hook | None = None
+
+    def count_keys(self, data: object) -> int:
+        """How many keys the objects of ``data`` hold, or fewer: never a key twice."""
+        counters = self._key_counters
+        if counters is not None and type(data) is dict:
+            tag = data.get(_TAG_KEY)
+            counter = counters.get(tag) if type(tag) is str else None
+            if counter is not None:
+                return counter(data)
+        return _count_keys(data)
 
     def explain(self, data: object) -> Any:
         """Decode ``data`` again, with cattrs' detailed validation, and raise where it fails.
@@ -1428,23 +1468,47 @@ def from_dict(data: object, type: Any = RealtimeSessionEvent) -> Any:
 # object that has them has no single meaning (a second "type" would silently
 # pick another class).
 #
-# ``_json.parse`` is the reader that refuses them, and says where. orjson reads
-# in half its time but keeps the last of a repeated key, so ``from_json`` hands
-# it only what it can vouch for: a text it writes back byte for byte is standard
-# JSON and repeats no key (a repeat would have been dropped, shortening it), so
-# any strict reader would return the same value. That is every text ``to_json``
-# writes with orjson. What it leaves to the standard library is not (orjson writes
-# back the characters it escapes as ``\\u``), and a text with a ``\\u`` escape goes
-# to ``_json.parse`` straight away; looking for one byte first is several times
-# faster than for two, and most texts have no escape at all.
+# ``_json.parse`` is the reader that refuses them, and says where: jiter, told to
+# catch a repeated key, which costs it more than reading the text does. So
+# ``from_json`` has jiter read the text as ``_json.parse`` has it read but for
+# that, and keeps what it returns when it can vouch that no key was dropped:
+# then it is what ``_json.parse`` returns. Otherwise ``_json.parse`` reads the
+# text again.
+#
+# Most texts are vouched for by writing the value back: a text orjson writes back
+# byte for byte repeats no key (a repeat would have been dropped, shortening it).
+# orjson writes characters outside ASCII as they are, where the wire has ``\u``
+# escapes, and those texts are vouched for by counting keys, which costs more
+# than writing a short text back. A reader that meets a repeated key keeps one
+# of its members, so the objects it returns hold fewer keys than the text spells
+# (K_data < K_text) exactly when the text repeats one. Each key of the text is
+# followed by a colon of its own, outside any string, so the text holds
+# C >= K_text colons; strings may hold more. ``_Decoder.count_keys`` counts no
+# key twice and none that is not there: its count is at most K_data. If C equals
+# it, then K_text <= C <= K_data <= K_text, and no key was dropped. That holds
+# whatever whitespace, escapes or strings the text has; a colon in a string, or
+# a count that leaves some objects out, merely makes the counts differ, and the
+# text is read again.
 
-_orjson_loads: Final = orjson.loads
 _orjson_dumps: Final = orjson.dumps
-# jiter reads long strings (base64 audio) faster than orjson, short texts
-# slower; what it returns is vouched for the same way. Its default cache holds
-# keys and short values (tags, ids), which repeat from one audio chunk to the next.
+# Reads short texts as fast as orjson and long strings (base64 audio) faster. Its
+# default cache holds keys and short values (tags, ids), which repeat from one
+# event to the next.
 _jiter_loads: Final = jiter.from_json
-_LONG_TEXT: Final = 512
+
+
+def _count_keys(value: object) -> int:
+    """How many keys the objects of a parsed JSON value hold, at every depth."""
+    count = 0
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if type(item) is dict:
+            count += len(item)
+            pending += item.values()
+        elif type(item) is list:
+            pending += item
+    return count
 
 
 @overload
@@ -1468,21 +1532,16 @@ def from_json(text: str | bytes, type: Any = RealtimeSessionEvent) -> Any:
     if decoder is None:
         decoder = _decoder(type)
     data: Any = _ABSENT
-    raw: bytes | None = None
     try:
-        if isinstance(text, str):
-            if "\\" not in text or "\\u" not in text:
-                raw = text.encode()
-        elif isinstance(text, bytes) and (text.find(b"\\") < 0 or text.find(b"\\u") < 0):
-            raw = text
-        if raw is not None:
-            data = _orjson_loads(raw) if len(raw) < _LONG_TEXT else _jiter_loads(raw)
-            if _orjson_dumps(data) != raw:
-                data = _ABSENT
+        raw = text.encode() if isinstance(text, str) else text
+        parsed = _jiter_loads(raw, allow_inf_nan=False)
+        if _orjson_dumps(parsed) == raw or raw.count(b":") == decoder.count_keys(parsed):
+            data = parsed
     except (ValueError, TypeError):
-        # A lone surrogate (which a str holds and UTF-8 does not), text that
-        # is not JSON, or nesting too deep for orjson to write back.
-        data = _ABSENT
+        # A lone surrogate (which a str holds and UTF-8 does not), text that is
+        # not JSON, an integer beyond 64 bits or nesting too deep for orjson to
+        # write back, text that is not ``str`` or ``bytes``: the strict reader judges.
+        pass
     if data is _ABSENT:
         try:
             data = _json.parse(text, unique_keys=True)
