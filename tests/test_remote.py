@@ -754,6 +754,109 @@ async def test_appends_go_on_after_redis_lost_its_scripts(redis_server: RedisSer
     assert [entry.seq for entry in read.control] == [1, 2]
 
 
+@pytest.mark.parametrize("anyio_backend", ["trio"])  # trio can count a task's steps
+async def test_an_append_round_trip_steps_no_task_but_the_logs_writer(
+    redis_server: RedisServer,
+) -> None:
+    import trio
+    import trio.lowlevel
+
+    class Steps(trio.abc.Instrument):
+        def __init__(self, own: trio.lowlevel.Task) -> None:
+            self.own = own
+            self.others = 0
+
+        def before_task_step(self, task: trio.lowlevel.Task) -> None:
+            if task is not self.own and task.name != "RedisLog writer":
+                self.others += 1
+
+    async with RedisLog(redis_server.url) as log:
+        await append_and_wait(log, "s1", log_write([]))  # connected, script loaded
+        steps = Steps(trio.lowlevel.current_task())
+        trio.lowlevel.add_instrument(steps)
+        try:
+            for n in range(1, 51):
+                entry = LogEntry(seq=n, control=n, media=0, media_ms=0.0, payload=f'{{"n":{n}}}')
+                await append_and_wait(log, "s1", log_write([entry]))
+        finally:
+            trio.lowlevel.remove_instrument(steps)
+        read = await log.read("s1", after_control=0, after_media=None, count=100, block_s=None)
+    assert [entry.seq for entry in read.control] == list(range(1, 51))
+    assert steps.others == 0
+
+
+async def test_appends_reach_a_server_with_a_password_in_the_database_the_url_names(
+    tmp_path: Path,
+) -> None:
+    import coredis
+
+    server = redis_server.RedisServer(tmp_path, options=["--requirepass", "s3cret"])
+    server.start()
+    try:
+        for url in (
+            f"redis://:s3cret@127.0.0.1:{server.port}/3",
+            f"redis://default:s3cret@127.0.0.1:{server.port}/4",
+        ):
+            async with RedisLog(url) as log:
+                session_id, local = await publish_script(log, call(turns=1, chunks=5))
+                remote = await read_all(
+                    subscribe(log, session_id, start="beginning", media_buffer=1000)
+                )
+                assert remote == local
+        for db, keys in ((0, 0), (3, 3), (4, 3)):
+            async with coredis.Redis.from_url(
+                f"redis://:s3cret@127.0.0.1:{server.port}/{db}"
+            ) as client:
+                assert await client.dbsize() == keys
+    finally:
+        server.stop()
+
+
+async def test_appends_reach_a_server_on_a_unix_socket(tmp_path: Path) -> None:
+    path = tmp_path / "redis.sock"
+    server = redis_server.RedisServer(
+        tmp_path, options=["--unixsocket", str(path), "--unixsocketperm", "700"]
+    )
+    server.start()
+    try:
+        async with RedisLog(f"unix://{path}?db=1") as log:
+            session_id, local = await publish_script(log, call(turns=1, chunks=5))
+            remote = await read_all(
+                subscribe(log, session_id, start="beginning", media_buffer=1000)
+            )
+        assert remote == local
+    finally:
+        server.stop()
+
+
+async def test_a_refused_password_fails_the_appends_visibly_and_never_shows_it(
+    tmp_path: Path,
+) -> None:
+    server = redis_server.RedisServer(tmp_path, options=["--requirepass", "s3cret"])
+    server.start()
+    try:
+        async with RedisLog(f"redis://:wr0ng-pass@127.0.0.1:{server.port}") as log:
+            with structlog.testing.capture_logs() as logs:
+                _, local, stats = await publish_script_with_stats(
+                    log, call(turns=1, chunks=5), close_timeout_s=0.5
+                )
+            assert "wr0ng-pass" not in repr(log)
+    finally:
+        server.stop()
+    # The call ran to its end; the publisher kept what it could not write and said so.
+    assert isinstance(local[-1], public.SessionClosed)
+    assert stats.failed_appends >= 1
+    assert stats.appended == 0
+    assert stats.buffered == len(local)
+    unreachable = [entry for entry in logs if entry["event"] == "remote_log_unreachable"]
+    assert len(unreachable) == 1
+    error = unreachable[0]["exc_info"]
+    assert isinstance(error, LogUnavailable)
+    assert "WRONGPASS" in str(error.__cause__)
+    assert "wr0ng-pass" not in repr(logs)
+    assert "wr0ng-pass" not in str(error)
+
+
 async def test_redis_keys_share_a_hash_tag_and_expire_after_the_close(
     redis_server: RedisServer,
 ) -> None:

@@ -21,17 +21,17 @@ and trio alike (redis-py is asyncio only), its pool gives a blocked ``XREAD``
 its own connection, and cancelling one drops that connection instead of
 leaving it mid-reply.
 
-Why a Lua script for appends: the Python client's cost per command (~20 µs in a
-pipeline, about 200 µs of CPU per round trip on this machine) would dominate a
-publisher otherwise; one script call per flush appends every pending entry of
+Why a Lua script for appends: a round trip costs the client far more than the
+entries it carries, so one script call per flush appends every pending entry of
 every session published from this process, and Redis runs it in ~3 µs per
-entry. On a Redis Cluster a script may only touch the keys of one hash slot, so
-there a flush is one pipeline of one script call per session, which the cluster
-client sends to each shard in one round trip. The client also pays about a
-microsecond per argument it sends, so an entry travels as two (its numbers in
-one string, and its payload) and a session's write as one more. The script
-skips entries already in the log (their id is not above the stream's top),
-which is what makes a retried flush idempotent.
+entry. Appends to a single server go through a connection the log's writer
+task owns (see :mod:`realtime_session.remote._connection` for why not through
+coredis). On a Redis Cluster a script may only touch the keys of one hash
+slot, so there a flush is one pipeline of one script call per session, which
+the cluster client sends to each shard in one round trip. An entry travels as
+two arguments (its numbers in one string, and its payload) and a session's
+write as one more. The script skips entries already in the log (their id is
+not above the stream's top), which is what makes a retried flush idempotent.
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any, Final, Self, final
 import anyio
 import anyio.abc
 
+from ._connection import AppendConnection
 from ._errors import LogUnavailable
 from ._log import LogEntry, LogRead, LogWrite, SessionState, SessionStatus
 
@@ -52,10 +53,14 @@ if TYPE_CHECKING:
 
     import coredis
 
-    # A session's pending write: its id, how to take the write, whom to tell.
-    _Queued = tuple[str, Callable[[], LogWrite], Callable[[BaseException | None], object]]
+    # A session's pending write: its keys, how to take the write, whom to tell.
+    _Queued = tuple[
+        tuple[bytes, bytes, bytes],
+        Callable[[], LogWrite],
+        Callable[[BaseException | None], object],
+    ]
     # One script call: its keys and its arguments.
-    _Call = tuple[list[str], list[str | bytes]]
+    _Call = tuple[list[bytes], list[bytes]]
 
 _APPEND_SCRIPT: Final = """
 local a = 1
@@ -83,7 +88,7 @@ for k = 1, #KEYS, 3 do
 end
 return refused
 """
-_APPEND_SHA: Final = hashlib.sha1(_APPEND_SCRIPT.encode()).hexdigest()
+_APPEND_SHA: Final = hashlib.sha1(_APPEND_SCRIPT.encode()).hexdigest().encode()
 
 # Blocked reads each hold a connection of the pool: leave room for many readers.
 _DEFAULT_MAX_CONNECTIONS: Final = 1024
@@ -127,9 +132,17 @@ def _entry(fields: Mapping[Any, Any]) -> LogEntry:
 
 @functools.lru_cache(maxsize=4096)
 def _keys(prefix: str, session_id: str) -> tuple[str, str, str]:
-    # Built once per live session, not once per write.
+    # Checked and built once per live session, not once per write.
+    if not session_id or "{" in session_id or "}" in session_id:
+        raise ValueError(f"a session id must be non-empty and without braces: {session_id!r}")
     base = f"{prefix}:{{{session_id}}}"
     return f"{base}:control", f"{base}:media", f"{base}:state"
+
+
+@functools.lru_cache(maxsize=4096)
+def _key_arguments(prefix: str, session_id: str) -> tuple[bytes, bytes, bytes]:
+    control, media, state = _keys(prefix, session_id)
+    return control.encode(), media.encode(), state.encode()
 
 
 @functools.lru_cache(maxsize=64)
@@ -150,7 +163,11 @@ def _write_header(
     return f"{state} {state_ms} {_ms(retention_s)} {media_maxlen}"
 
 
-def _encode(write: LogWrite, args: list[str | bytes]) -> None:
+def _payload(payload: str | bytes) -> bytes:
+    return payload.encode() if isinstance(payload, str) else payload
+
+
+def _encode(write: LogWrite, args: list[bytes]) -> None:
     """Append the script arguments of ``write`` (see ``_APPEND_SCRIPT``) to ``args``."""
     header = _write_header(
         write.status,
@@ -159,15 +176,18 @@ def _encode(write: LogWrite, args: list[str | bytes]) -> None:
         write.retention_s,
         write.media_maxlen,
     )
-    args.append(f"{header} {len(write.control)} {len(write.media)}")
+    args.append(f"{header} {len(write.control)} {len(write.media)}".encode())
     for entry in write.control:
         args += (
-            f"{entry.seq} {entry.control} {entry.media} {entry.media_ms}",
-            entry.payload,
+            f"{entry.seq} {entry.control} {entry.media} {entry.media_ms}".encode(),
+            _payload(entry.payload),
         )
     for entry in write.media:
         numbers = f"{entry.seq} {entry.control} {entry.media} {entry.media_ms}"
-        args += (f"{numbers} {entry.duration_ms} {entry.response_id or ''}", entry.payload)
+        args += (
+            f"{numbers} {entry.duration_ms} {entry.response_id or ''}".encode(),
+            _payload(entry.payload),
+        )
 
 
 @final
@@ -229,6 +249,11 @@ class RedisLog(anyio.AsyncContextManagerMixin):
         if self._client.decode_responses:
             raise ValueError("RedisLog needs a client with decode_responses=False")
         self._cluster = isinstance(self._client, coredis.RedisCluster)
+        self._connection = (
+            None
+            if isinstance(self._client, coredis.RedisCluster)
+            else AppendConnection.for_pool(self._client.connection_pool, _CONNECT_TIMEOUT_S)
+        )
         self._prefix = prefix
         self._flush_interval_s = flush_interval_s
         self._failures = _connection_failures()
@@ -238,7 +263,8 @@ class RedisLog(anyio.AsyncContextManagerMixin):
         self._running = False
 
     def __repr__(self) -> str:
-        return f"<RedisLog {self._url or self._client!r} prefix={self._prefix!r}>"
+        # The client's repr names the server, never the credentials a URL may hold.
+        return f"<RedisLog {self._client!r} prefix={self._prefix!r}>"
 
     @property
     def client(self) -> coredis.Redis[bytes] | coredis.RedisCluster[bytes]:
@@ -247,8 +273,6 @@ class RedisLog(anyio.AsyncContextManagerMixin):
 
     def keys(self, session_id: str) -> tuple[str, str, str]:
         """The control stream, media stream and state keys of ``session_id``."""
-        if not session_id or "{" in session_id or "}" in session_id:
-            raise ValueError(f"a session id must be non-empty and without braces: {session_id!r}")
         return _keys(self._prefix, session_id)
 
     @asynccontextmanager
@@ -283,8 +307,8 @@ class RedisLog(anyio.AsyncContextManagerMixin):
     ) -> None:
         if not self._running:
             raise RuntimeError("RedisLog must be entered (async with) before appending")
-        self.keys(session_id)  # validates the id before anything is queued
-        self._queued.append((session_id, take, done))
+        # Checks the id before anything is queued.
+        self._queued.append((_key_arguments(self._prefix, session_id), take, done))
         pending = self._pending
         if pending is not None:
             self._pending = None
@@ -307,13 +331,13 @@ class RedisLog(anyio.AsyncContextManagerMixin):
                 next_flush_at = anyio.current_time() + self._flush_interval_s
                 flush, self._queued = self._queued, []
                 calls: list[_Call] = []
-                keys: list[str] = []
-                args: list[str | bytes] = []
-                for session_id, take, _ in flush:
+                keys: list[bytes] = []
+                args: list[bytes] = []
+                for session_keys, take, _ in flush:
                     if self._cluster and keys:
                         calls.append((keys, args))
                         keys, args = [], []
-                    keys += _keys(self._prefix, session_id)
+                    keys += session_keys
                     # Taken now, not when asked: what each session published meanwhile
                     # goes with this round trip too.
                     _encode(take(), args)
@@ -332,6 +356,8 @@ class RedisLog(anyio.AsyncContextManagerMixin):
             for _, _, done in flush + self._queued:
                 done(LogUnavailable(f"{self!r} was closed"))
             self._queued = []
+            if self._connection is not None:
+                await self._connection.aclose()
 
     async def _append(self, calls: list[_Call]) -> None:
         # The client's own Script helper costs a retry wrapper per call: the fallback is
@@ -345,6 +371,10 @@ class RedisLog(anyio.AsyncContextManagerMixin):
             await self._call(calls)
 
     async def _call(self, calls: list[_Call]) -> None:
+        if self._connection is not None:
+            keys, args = calls[0]
+            await self._connection.call((b"EVALSHA", _APPEND_SHA, b"%d" % len(keys), *keys, *args))
+            return
         if len(calls) == 1:
             keys, args = calls[0]
             await self._client.evalsha(_APPEND_SHA, keys, args)
