@@ -283,7 +283,8 @@ class Publisher:
 
     def _take(self) -> None:
         """Take what the session queued for us into the buffer."""
-        while self._fault is None:
+        # Asked first, so that the usual end of a take costs no WouldBlock raised.
+        while self._fault is None and self._subscription._ready():
             try:
                 event = self._subscription.receive_nowait()
             except anyio.WouldBlock:
