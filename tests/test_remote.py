@@ -994,3 +994,40 @@ async def test_a_blocked_reader_keeps_the_order_when_one_write_fills_both_lanes(
             )
             log.append("s", lambda: both, lambda _: None)
     assert got == [chunk, deltas[0], chunk, deltas[1]]
+
+
+async def test_an_append_connection_that_gets_a_reply_it_cannot_read_starts_afresh() -> None:
+    # A server whose first reply is not one line (an array) and whose next connection
+    # answers as Redis does: the unread rest of the array must not pass for the reply
+    # to the next call.
+    import coredis
+    import coredis.exceptions
+
+    from realtime_session.remote._connection import AppendConnection
+
+    connections = 0
+
+    async def serve(stream: anyio.abc.SocketStream) -> None:
+        nonlocal connections
+        connections += 1
+        first = connections == 1
+        async with stream:
+            with contextlib.suppress(anyio.EndOfStream, anyio.BrokenResourceError):
+                while await stream.receive():
+                    await stream.send(b"*2\r\n:7\r\n:8\r\n" if first else b":1\r\n")
+
+    async with (
+        await anyio.create_tcp_listener(local_host="127.0.0.1") as listener,
+        anyio.create_task_group() as task_group,
+    ):
+        task_group.start_soon(listener.serve, serve)
+        port = listener.extra(anyio.abc.SocketAttribute.local_port)
+        client = coredis.Redis(host="127.0.0.1", port=port)
+        connection = AppendConnection.for_pool(client.connection_pool, 1.0)
+        assert connection is not None
+        with pytest.raises(coredis.exceptions.ConnectionError, match="unexpected reply"):
+            await connection.call((b"EVALSHA",))
+        assert await connection.call((b"EVALSHA",)) == b"1"
+        assert connections == 2
+        await connection.aclose()
+        task_group.cancel_scope.cancel()

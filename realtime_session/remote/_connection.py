@@ -37,6 +37,8 @@ _LOST: Final = (
 )
 # A reply to an append is an integer or an error line; anything longer is not ours.
 _MAX_REPLY: Final = 65536
+# The kinds of reply that are one line: an integer, a status, an error.
+_ONE_LINE_REPLIES: Final = (b":", b"+", b"-")
 
 
 def pack(command: Sequence[bytes]) -> bytes:
@@ -90,8 +92,7 @@ class AppendConnection:
             connect = anyio.as_connectable(location.path)
         else:
             return None
-        settings.setdefault("connect_timeout", connect_timeout_s)
-        if settings["connect_timeout"] is None:
+        if settings.get("connect_timeout") is None:
             settings["connect_timeout"] = connect_timeout_s
         return cls(connect, settings)
 
@@ -127,6 +128,9 @@ class AppendConnection:
             # Cancelled mid-reply: the stream's state is unknown; drop it.
             await self.aclose()
             raise
+        if line[:1] not in _ONE_LINE_REPLIES:
+            # More of it may follow, which the next call would read as its own reply.
+            await self.aclose()
         return _reply(line)
 
     async def aclose(self) -> None:
