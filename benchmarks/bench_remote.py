@@ -365,25 +365,20 @@ async def _cpu_and_latency(
 def run(quick: bool = False, backends: Sequence[str] = ("asyncio", "trio")) -> list[Record]:
     sessions, seconds, repeats = (20, 1.5, 2) if quick else (100, 8.0, 3)
     results: list[Record] = []
-    with tempfile.TemporaryDirectory() as directory:
-        server = RedisServer(Path(directory))
-        server.start()
-        try:
-            for backend in backends:
-                record = anyio.run(
-                    _cpu_and_latency,
-                    server.url,
-                    sessions,
-                    seconds,
-                    repeats,
-                    backend,
-                    backend=backend,
-                )
-                results.append({**record, "backend": backend})
-            memory = anyio.run(_memory_run, server.url, "memory")
-            results.append(memory)
-        finally:
-            server.stop()
+    with tempfile.TemporaryDirectory() as directory, RedisServer(Path(directory)) as server:
+        for backend in backends:
+            record = anyio.run(
+                _cpu_and_latency,
+                server.url,
+                sessions,
+                seconds,
+                repeats,
+                backend,
+                backend=backend,
+            )
+            results.append({**record, "backend": backend})
+        memory = anyio.run(_memory_run, server.url, "memory")
+        results.append(memory)
     return results
 
 

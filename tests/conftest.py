@@ -65,9 +65,5 @@ def redis_cluster(tmp_path: Path) -> Iterator[RedisCluster]:
 @pytest.fixture
 def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
     """A real redis-server on 127.0.0.1 and a free port, stopped by pid afterwards."""
-    server = RedisServer(tmp_path)
-    server.start()
-    try:
+    with RedisServer(tmp_path) as server:
         yield server
-    finally:
-        server.stop()

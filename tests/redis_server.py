@@ -17,7 +17,7 @@ import socket
 import subprocess
 import sys
 import time
-from typing import TYPE_CHECKING, Final, final
+from typing import TYPE_CHECKING, Final, Self, final
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -124,6 +124,13 @@ class RedisServer:
     def restart(self) -> None:
         self.stop()
         self.start()
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
 
 
 _CLUSTER_BUS_OFFSET: Final = 10000  # Redis Cluster's bus listens on the port + 10000

@@ -790,9 +790,7 @@ async def test_appends_reach_a_server_with_a_password_in_the_database_the_url_na
 ) -> None:
     import coredis
 
-    server = redis_server.RedisServer(tmp_path, options=["--requirepass", "s3cret"])
-    server.start()
-    try:
+    with redis_server.RedisServer(tmp_path, options=["--requirepass", "s3cret"]) as server:
         for url in (
             f"redis://:s3cret@127.0.0.1:{server.port}/3",
             f"redis://default:s3cret@127.0.0.1:{server.port}/4",
@@ -808,41 +806,30 @@ async def test_appends_reach_a_server_with_a_password_in_the_database_the_url_na
                 f"redis://:s3cret@127.0.0.1:{server.port}/{db}"
             ) as client:
                 assert await client.dbsize() == keys
-    finally:
-        server.stop()
 
 
 async def test_appends_reach_a_server_on_a_unix_socket(tmp_path: Path) -> None:
     path = tmp_path / "redis.sock"
-    server = redis_server.RedisServer(
-        tmp_path, options=["--unixsocket", str(path), "--unixsocketperm", "700"]
-    )
-    server.start()
-    try:
+    options = ["--unixsocket", str(path), "--unixsocketperm", "700"]
+    with redis_server.RedisServer(tmp_path, options=options):
         async with RedisLog(f"unix://{path}?db=1") as log:
             session_id, local = await publish_script(log, call(turns=1, chunks=5))
             remote = await read_all(
                 subscribe(log, session_id, start="beginning", media_buffer=1000)
             )
-        assert remote == local
-    finally:
-        server.stop()
+    assert remote == local
 
 
 async def test_a_refused_password_fails_the_appends_visibly_and_never_shows_it(
     tmp_path: Path,
 ) -> None:
-    server = redis_server.RedisServer(tmp_path, options=["--requirepass", "s3cret"])
-    server.start()
-    try:
+    with redis_server.RedisServer(tmp_path, options=["--requirepass", "s3cret"]) as server:
         async with RedisLog(f"redis://:wr0ng-pass@127.0.0.1:{server.port}") as log:
             with structlog.testing.capture_logs() as logs:
                 _, local, stats = await publish_script_with_stats(
                     log, call(turns=1, chunks=5), close_timeout_s=0.5
                 )
             assert "wr0ng-pass" not in repr(log)
-    finally:
-        server.stop()
     # The call ran to its end; the publisher kept what it could not write and said so.
     assert isinstance(local[-1], public.SessionClosed)
     assert stats.failed_appends >= 1
