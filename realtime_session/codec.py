@@ -98,6 +98,7 @@ __all__ = (
     "DecodeError",
     "to_dict",
     "to_json",
+    "to_json_bytes",
     "from_dict",
     "from_json",
     "wire_tag",
@@ -1278,17 +1279,29 @@ def to_json(obj: _Encodable) -> str:
     :raises TypeError: ``obj`` is not a wire class of this package.
     :raises ValueError: as :func:`to_dict`.
     """
+    return to_json_bytes(obj).decode("ascii")
+
+
+def to_json_bytes(obj: _Encodable) -> bytes:
+    """:func:`to_json`'s text as ASCII bytes, for a socket or a binary file.
+
+    It spares a copy each way over ``to_json(obj).encode()``, which counts for
+    audio: a 20 ms chunk is about 1.4 kB of JSON.
+
+    :raises TypeError: ``obj`` is not a wire class of this package.
+    :raises ValueError: as :func:`to_dict`.
+    """
     data = to_dict(obj)
     try:
         text = orjson.dumps(data)
     except orjson.JSONEncodeError:
         # Integers beyond 64 bits, or a string with a lone surrogate.
-        return _json.dumps(data, ascii=True)
+        return _json.dumps(data, ascii=True).encode("ascii")
     # orjson writes UTF-8 and leaves DEL unescaped; the standard library's
     # ASCII form is the wire's, so a text with either is written by it.
     if text.isascii() and b"\x7f" not in text:
-        return text.decode("ascii")
-    return _json.dumps(data, ascii=True)
+        return text
+    return _json.dumps(data, ascii=True).encode("ascii")
 
 
 # -- Decoding -------------------------------------------------------------------------------

@@ -390,6 +390,27 @@ def test_json_text_is_ascii_and_compact() -> None:
     assert codec.from_json(text.encode("ascii")) == event
 
 
+@pytest.mark.parametrize(
+    "obj",
+    [
+        # orjson's text as it is
+        pub.OutputAudioChunk(
+            chunk=ev.RealtimeAudioChunk(data=b"\x01\x02" * 480), response_id="r", item_id="i"
+        ),
+        # characters outside ASCII, and DEL: the standard library's ASCII form
+        ev.InputTranscriptFinal(text="Grüße 👋 \x7f"),
+        # a lone surrogate, and an integer beyond 64 bits: orjson refuses them
+        ev.InputTranscriptFinal(text="\ud800"),
+        ev.ToolCallRequested(call_id="c", tool_name="t", arguments={"n": 10**30}),
+    ],
+)
+def test_json_bytes_are_the_json_text_in_ascii(obj: Any) -> None:
+    data = codec.to_json_bytes(obj)
+    assert type(data) is bytes
+    assert data == codec.to_json(obj).encode("ascii")
+    assert codec.from_json(data, type=type(obj)) == obj
+
+
 def test_non_finite_floats_are_refused_on_encode() -> None:
     with pytest.raises(ValueError, match="JSON"):
         codec.to_json(pub.MediaDropped(dropped=1, dropped_ms=float("inf")))

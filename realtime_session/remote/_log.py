@@ -41,7 +41,8 @@ class LogEntry:
     control: int
     media: int
     media_ms: float
-    #: The public event, encoded with :func:`realtime_session.codec.to_json`.
+    #: The public event, encoded with :func:`realtime_session.codec.to_json_bytes` (or
+    #: :func:`~realtime_session.codec.to_json`).
     payload: str | bytes
     #: Media only: the chunk's duration (0 when unknown) and its response.
     duration_ms: float = 0.0

@@ -232,7 +232,7 @@ class Publisher:
             self._dropped_media += event.dropped
             return
         self._seq += 1
-        payload = codec.to_json(event)
+        payload = codec.to_json_bytes(event)
         if isinstance(event, _MEDIA_TYPES):
             duration_ms = (
                 event.chunk.duration_ms or 0.0

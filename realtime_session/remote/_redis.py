@@ -146,21 +146,31 @@ def _key_arguments(prefix: str, session_id: str) -> tuple[bytes, bytes, bytes]:
 
 
 @functools.lru_cache(maxsize=64)
-def _write_header(
-    status: SessionStatus,
-    heartbeat_s: float,
-    heartbeat_timeout_s: float,
-    retention_s: float,
-    media_maxlen: int,
-) -> str:
-    # The same for every write of a publisher while its session is open.
-    if status is SessionStatus.OPEN:
-        state = f"open:{_ms(heartbeat_s)}"
-        state_ms = _ms(heartbeat_timeout_s)
-    else:
-        state = status.value
-        state_ms = _ms(retention_s)
-    return f"{state} {state_ms} {_ms(retention_s)} {media_maxlen}"
+def _open_header(
+    heartbeat_s: float, heartbeat_timeout_s: float, retention_s: float, media_maxlen: int
+) -> bytes:
+    # The same for every write of a publisher while its session is open (keyed without
+    # the status: an enum's hash is a Python call).
+    return b"open:%d %d %d %d" % (
+        _ms(heartbeat_s),
+        _ms(heartbeat_timeout_s),
+        _ms(retention_s),
+        media_maxlen,
+    )
+
+
+def _write_header(write: LogWrite) -> bytes:
+    if write.status is SessionStatus.OPEN:
+        return _open_header(
+            write.heartbeat_s, write.heartbeat_timeout_s, write.retention_s, write.media_maxlen
+        )
+    retention_ms = _ms(write.retention_s)
+    return b"%s %d %d %d" % (
+        write.status.value.encode(),
+        retention_ms,
+        retention_ms,
+        write.media_maxlen,
+    )
 
 
 def _payload(payload: str | bytes) -> bytes:
@@ -169,23 +179,25 @@ def _payload(payload: str | bytes) -> bytes:
 
 def _encode(write: LogWrite, args: list[bytes]) -> None:
     """Append the script arguments of ``write`` (see ``_APPEND_SCRIPT``) to ``args``."""
-    header = _write_header(
-        write.status,
-        write.heartbeat_s,
-        write.heartbeat_timeout_s,
-        write.retention_s,
-        write.media_maxlen,
-    )
-    args.append(f"{header} {len(write.control)} {len(write.media)}".encode())
-    for entry in write.control:
+    control, media = write.control, write.media
+    args.append(b"%b %d %d" % (_write_header(write), len(control), len(media)))
+    # Formatted as bytes at once: a float's %r is its str(), as the reader parses it.
+    for entry in control:
         args += (
-            f"{entry.seq} {entry.control} {entry.media} {entry.media_ms}".encode(),
+            b"%d %d %d %r" % (entry.seq, entry.control, entry.media, entry.media_ms),
             _payload(entry.payload),
         )
-    for entry in write.media:
-        numbers = f"{entry.seq} {entry.control} {entry.media} {entry.media_ms}"
+    for entry in media:
         args += (
-            f"{numbers} {entry.duration_ms} {entry.response_id or ''}".encode(),
+            b"%d %d %d %r %r %b"
+            % (
+                entry.seq,
+                entry.control,
+                entry.media,
+                entry.media_ms,
+                entry.duration_ms,
+                (entry.response_id or "").encode(),
+            ),
             _payload(entry.payload),
         )
 
