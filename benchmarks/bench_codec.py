@@ -26,6 +26,13 @@ a core is nobody's work, and would only add noise to both.
 median by its baseline's (above 1: faster than the standard library). Each
 record names what its baselines do under ``baselines``.
 
+One more record, ``base64``, sets the package's base64 (what the codec and the
+provider adapters read and write media with) beside the standard library on the
+same 20 ms chunks: ``encode_ratio`` against ``base64.b64encode(data).decode()``,
+``decode_ratio`` against ``base64.b64decode(text, validate=True)`` (how the
+adapters read a provider's audio) and ``decode_strict_ratio`` against
+``binascii.a2b_base64(text, strict_mode=True)`` (how the codec reads it).
+
 Run ``python benchmarks/bench_codec.py [--quick]``; it prints one JSON record per
 set. ``run(quick=True)`` returns the same records to a driver.
 """
@@ -33,6 +40,7 @@ set. ``run(quick=True)`` returns the same records to a driver.
 from __future__ import annotations
 
 import argparse
+import base64
 import binascii
 import functools
 import gc
@@ -42,7 +50,7 @@ import statistics
 import time
 from typing import TYPE_CHECKING, Any
 
-from realtime_session import _json, codec
+from realtime_session import _base64, _json, codec
 from realtime_session import events as ev
 from realtime_session import transcript as tr
 
@@ -225,12 +233,61 @@ def _measure(name: str, events: list[ev.RealtimeSessionEvent], *, quick: bool) -
     return record
 
 
+def _measure_base64(*, quick: bool) -> dict[str, object]:
+    chunks = [
+        event.chunk.data for event in audio_events() if isinstance(event, ev.OutputAudioChunk)
+    ]
+    texts = [base64.b64encode(chunk).decode("ascii") for chunk in chunks]
+    assert [_base64.decode(text) for text in texts] == chunks
+    assert [_base64.decode_strict(text) for text in texts] == chunks
+    assert [_base64.encode(chunk) for chunk in chunks] == texts
+    passes = max(1, (150 if quick else 1000) * 13 // len(chunks))
+    repeats = 3 if quick else 7
+    record: dict[str, object] = {
+        "name": "codec",
+        "backend": "none",
+        "set": "base64",
+        "chunk_bytes": len(chunks[0]),
+        "repeats": repeats,
+        "baselines": {
+            "encode": "base64.b64encode(data).decode()",
+            "decode": "base64.b64decode(text, validate=True)",
+            "decode_strict": "binascii.a2b_base64(text, strict_mode=True)",
+        },
+    }
+    for figure, measured, baseline in (
+        ("encode", (_base64.encode, chunks), (_stdlib_b64encode, chunks)),
+        ("decode", (_base64.decode, texts), (_stdlib_b64decode, texts)),
+        ("decode_strict", (_base64.decode_strict, texts), (_stdlib_a2b_strict, texts)),
+    ):
+        rates, baseline_rates = _paired_rates(measured, baseline, passes, repeats)
+        record[f"{figure}_per_s"] = _spread(rates)
+        record[f"baseline_{figure}_per_s"] = _spread(baseline_rates)
+        record[f"{figure}_ratio"] = round(
+            statistics.median(rates) / statistics.median(baseline_rates), 2
+        )
+    return record
+
+
+def _stdlib_b64encode(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _stdlib_b64decode(text: str) -> bytes:
+    return base64.b64decode(text, validate=True)
+
+
+def _stdlib_a2b_strict(text: str) -> bytes:
+    return binascii.a2b_base64(text, strict_mode=True)
+
+
 def run(quick: bool = False) -> list[dict[str, object]]:
     """Measure each event set; ``quick`` runs fewer, shorter passes (a few seconds)."""
     return [
         _measure("mixed", mixed_events(), quick=quick),
         _measure("control", control_events(), quick=quick),
         _measure("audio", audio_events(), quick=quick),
+        _measure_base64(quick=quick),
     ]
 
 

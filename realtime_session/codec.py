@@ -42,13 +42,13 @@ object refused), or by ``jiter`` alone where that provably reads the same: a
 text ``orjson`` writes back byte for byte, or whose colons are as many as the
 keys read, repeats no key. It is written by
 ``orjson`` (several times faster than the standard library, which it falls back
-to for the few documents it does not write the same way). Base64 is decoded by
-``pybase64``, as the standard library's strict mode decodes it.
+to for the few documents it does not write the same way). Base64 is read as the
+standard library's strict mode reads it, and written as it writes it
+(:mod:`realtime_session._base64`).
 """
 
 from __future__ import annotations
 
-import binascii
 import functools
 import inspect
 import math
@@ -76,9 +76,8 @@ from cattrs.gen import (
     override,
 )
 from cattrs.strategies import configure_tagged_union
-from pybase64 import b64decode as _b64decode
 
-from . import _json
+from . import _base64, _json
 from . import events as ev
 from . import public as pub
 from . import transcript as tr
@@ -392,23 +391,13 @@ _INLINE_TESTS: Final[Mapping[object, str]] = types.MappingProxyType(
 def _structure_bytes(value: object, _: object) -> bytes:
     if type(value) is not str:
         raise _expected("a base64 string", value)
-    # The standard library's strict mode is the rule. pybase64 decodes in a
-    # fraction of its time (audio is most of what a session reads), and takes
-    # less: only padded text of the base64 alphabet, which the standard library
-    # takes too and decodes the same. What it refuses the standard library judges.
     try:
-        # ``validate=True`` by position: parsing keywords is a third of the call.
-        return _b64decode(value, None, True)
-    except ValueError:
-        pass
-    try:
-        return binascii.a2b_base64(value, strict_mode=True)
+        return _base64.decode_strict(value)
     except ValueError as error:  # binascii.Error, or a non-ASCII character
         raise _Invalid(f"invalid base64 ({error})") from None
 
 
-def _unstructure_bytes(value: bytes) -> str:
-    return binascii.b2a_base64(value, newline=False).decode("ascii")
+_unstructure_bytes: Final = _base64.encode
 
 
 def _check_json_value(value: object, _: object = None) -> object:
@@ -1119,12 +1108,11 @@ class _FastDecoders:
             return [f"if not ({condition}):", refuse]
         if tp is bytes:
             # ``_structure_bytes`` inline: a call less for every audio chunk.
-            # (``validate=True`` by position, as there.)
             return [
                 f"if type({v}) is not str:",
                 refuse,
                 "try:",
-                f"    {v} = {bind(_b64decode)}({v}, None, True)",
+                f"    {v} = {bind(_base64.fast_decode)}({v}, None, True)",
                 "except ValueError:",
                 f"    {v} = {bind(_structure_bytes)}({v}, None)",
             ]

@@ -36,7 +36,7 @@ def _die_with_parent() -> None:
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
@@ -69,7 +69,7 @@ class RedisServer:
         self._executable = executable
         self._directory = directory
         self._options = tuple(options)
-        self.port = _free_port() if port is None else port
+        self.port = free_port() if port is None else port
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -139,7 +139,7 @@ _CLUSTER_BUS_OFFSET: Final = 10000  # Redis Cluster's bus listens on the port + 
 def _free_cluster_port() -> int:
     """A free port whose cluster bus port is free too."""
     while True:
-        port = _free_port()
+        port = free_port()
         if port + _CLUSTER_BUS_OFFSET > 65535:
             continue
         with socket.socket() as probe:

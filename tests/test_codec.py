@@ -1572,6 +1572,15 @@ def test_base64_is_read_as_the_standard_librarys_strict_mode_reads_it(
             assert decode() == expected
 
 
+@settings(max_examples=300, deadline=None)
+@given(raw=st.binary(max_size=200) | st.sampled_from([b"\x01\x02" * 480, bytes(range(256)) * 8]))
+def test_base64_is_written_as_the_standard_library_writes_it(raw: bytes) -> None:
+    expected = base64.b64encode(raw).decode("ascii")
+    chunk = ev.RealtimeAudioChunk(data=raw)
+    assert codec.to_dict(chunk)["data"] == expected
+    assert json.loads(codec.to_json(chunk))["data"] == expected
+
+
 def test_base64_the_standard_library_takes_with_surplus_padding_is_read() -> None:
     for text, expected in (("QUJD=", b"ABC"), ("QUJD====", b"ABC"), ("QR==", b"A")):
         assert codec.from_dict({"data": text}, type=ev.RealtimeAudioChunk).data == expected

@@ -821,6 +821,31 @@ async def test_appends_reach_a_server_on_a_unix_socket(tmp_path: Path) -> None:
     assert remote == local
 
 
+async def test_appends_reach_a_server_over_tls(tmp_path: Path) -> None:
+    import trustme
+
+    authority = trustme.CA()
+    certificate = authority.issue_cert("127.0.0.1")
+    ca, cert, key = (tmp_path / name for name in ("ca.pem", "cert.pem", "key.pem"))
+    authority.cert_pem.write_to_path(str(ca))
+    certificate.cert_chain_pems[0].write_to_path(str(cert))
+    certificate.private_key_pem.write_to_path(str(key))
+    tls_port = redis_server.free_port()
+    options = [
+        *("--tls-port", str(tls_port), "--tls-auth-clients", "no"),
+        *("--tls-cert-file", str(cert), "--tls-key-file", str(key), "--tls-ca-cert-file", str(ca)),
+    ]
+    with redis_server.RedisServer(tmp_path, options=options):
+        url = f"rediss://127.0.0.1:{tls_port}/2?ssl_ca_certs={ca}&ssl_cert_reqs=required"
+        async with RedisLog(f"{url}&ssl_check_hostname=true") as log:
+            session_id, local = await publish_script(log, call(turns=1, chunks=5))
+            remote = await read_all(
+                subscribe(log, session_id, start="beginning", media_buffer=1000)
+            )
+            assert remote == local
+            assert await log.client.dbsize() == 3  # the session's keys, in database 2
+
+
 async def test_a_refused_password_fails_the_appends_visibly_and_never_shows_it(
     tmp_path: Path,
 ) -> None:

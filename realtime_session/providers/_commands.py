@@ -9,13 +9,12 @@ and the closed state.
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeAlias
 
 import anyio
 
-from .. import _json
+from .. import _base64, _json
 
 SendText: TypeAlias = Callable[[str], Awaitable[None]]
 """Sends one text frame; raises ``anyio.BrokenResourceError`` when the connection is gone."""
@@ -27,7 +26,7 @@ CloseTransport: TypeAlias = Callable[[], Awaitable[None]]
 
 def encode_base64(data: bytes) -> str:
     """Standard base64, as both providers expect for media payloads."""
-    return base64.b64encode(data).decode("ascii")
+    return _base64.encode(data)
 
 
 class JsonMessageSender:

@@ -14,11 +14,10 @@ usage figure is better than losing the end of a turn.
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TypeAlias
 
+from .. import _base64
 from .. import events as ev
 
 if TYPE_CHECKING:
@@ -173,8 +172,8 @@ def base64_bytes(parent: JsonObject, key: str, where: str) -> bytes:
     if urlsafe:
         payload = payload.translate(_URLSAFE_TO_STANDARD)
     try:
-        return base64.b64decode(payload + "=" * (-len(payload) % 4), validate=True)
-    except (binascii.Error, ValueError):
+        return _base64.decode(payload + "=" * (-len(payload) % 4))
+    except ValueError:  # binascii.Error, or a non-ASCII character
         raise MalformedEvent(f"{where}{key}", "is not valid base64") from None
 
 

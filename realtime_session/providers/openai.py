@@ -18,8 +18,6 @@ twice, and the ordering facts (``previous_item_id``) the transcript needs.
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, Final, TypeAlias, final
@@ -27,7 +25,7 @@ from urllib.parse import quote
 
 import attrs
 
-from .. import _json, codec
+from .. import _base64, _json, codec
 from .. import events as ev
 from .. import transcript as tr
 from .._log import ModuleLogger
@@ -568,8 +566,8 @@ class OpenAIRealtimeTranslator:
         content_index = f.count(event, "content_index", "")
         payload = f.text(event, "delta", "")
         try:
-            data = base64.b64decode(payload, validate=True)
-        except (binascii.Error, ValueError):
+            data = _base64.decode(payload)
+        except ValueError:  # binascii.Error, or a non-ASCII character
             return [f.malformed(str(event["type"]), "field 'delta' is not valid base64")]
         response = self._touch(response_id, item_id)
         if response is not None:
