@@ -1044,3 +1044,82 @@ async def test_an_append_connection_that_gets_a_reply_it_cannot_read_starts_afre
         assert connections == 2
         await connection.aclose()
         task_group.cancel_scope.cancel()
+
+
+async def test_an_append_that_gets_no_reply_is_retried_on_a_new_connection(
+    redis_server: RedisServer,
+) -> None:
+    # Between the log and a real server, a relay whose first append connection goes
+    # silent (it takes the bytes and never answers, as a stopped server or a
+    # connection a network dropped without a word); the next connections pass through.
+    silenced = 0
+
+    async def relay(source: anyio.abc.ByteStream, sink: anyio.abc.ByteStream) -> None:
+        with contextlib.suppress(
+            anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError
+        ):
+            async for chunk in source:
+                await sink.send(chunk)
+        await sink.aclose()
+
+    async def serve(client: anyio.abc.SocketStream) -> None:
+        nonlocal silenced
+        async with client:
+            first = await client.receive()
+            if b"EVALSHA" in first and not silenced:
+                silenced += 1
+                with contextlib.suppress(anyio.EndOfStream, anyio.BrokenResourceError):
+                    while await client.receive():
+                        pass
+                return
+            async with (
+                await anyio.connect_tcp("127.0.0.1", redis_server.port) as upstream,
+                anyio.create_task_group() as task_group,
+            ):
+                await upstream.send(first)
+                task_group.start_soon(relay, client, upstream)
+                task_group.start_soon(relay, upstream, client)
+
+    async with (
+        await anyio.create_tcp_listener(local_host="127.0.0.1") as listener,
+        anyio.create_task_group() as task_group,
+    ):
+        task_group.start_soon(listener.serve, serve)
+        port = listener.extra(anyio.abc.SocketAttribute.local_port)
+        with structlog.testing.capture_logs() as logs:
+            async with RedisLog(f"redis://127.0.0.1:{port}", append_timeout_s=0.4) as log:
+                with anyio.fail_after(4):  # the kernel alone would wait many minutes
+                    session_id, local, stats = await publish_script_with_stats(
+                        log, call(turns=1, chunks=5)
+                    )
+        task_group.cancel_scope.cancel()
+    assert silenced == 1
+    assert stats.failed_appends == 1
+    unreachable = [entry for entry in logs if entry["event"] == "remote_log_unreachable"]
+    assert len(unreachable) == 1
+    assert isinstance(unreachable[0]["exc_info"].__cause__, TimeoutError)
+    async with RedisLog(redis_server.url) as direct:
+        remote = await read_all(subscribe(direct, session_id, start="beginning", media_buffer=1000))
+    assert remote == local
+
+
+async def test_an_append_timeout_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="append_timeout_s"):
+        RedisLog("redis://127.0.0.1:6379", append_timeout_s=0)
+
+
+def test_an_append_waits_the_timeout_asked_for_or_the_clients() -> None:
+    import coredis
+
+    from realtime_session.remote._connection import AppendConnection
+
+    def reply_timeout(client: coredis.Redis[bytes], asked: float | None) -> float:
+        connection = AppendConnection.for_pool(client.connection_pool, 1.0, asked)
+        assert connection is not None
+        return connection.reply_timeout_s
+
+    plain = coredis.Redis(host="127.0.0.1", port=6379)
+    patient = coredis.Redis(host="127.0.0.1", port=6379, stream_timeout=0.3)
+    assert reply_timeout(plain, None) == 10.0
+    assert reply_timeout(patient, None) == 0.3
+    assert reply_timeout(patient, 2.0) == 2.0

@@ -11,11 +11,18 @@ its reply itself, about a tenth of the cost. It connects as the client's own
 pool would (the same address, TLS context, credentials and database), so an
 application configures one client, and it reconnects on the next append after
 any failure.
+
+A reply that never comes (a server that stopped, a connection a network
+silently dropped, where the kernel would keep retransmitting for a quarter of
+an hour) is bounded by :meth:`AppendConnection.watch`, a task that drops the
+connection under a call left unanswered too long. It counts calls instead of
+reading the clock or arming a cancel scope per call: a few hundred calls a
+second pay nothing for it.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final, final
+from typing import TYPE_CHECKING, Any, Final, NoReturn, final
 
 import anyio
 import anyio.abc
@@ -39,6 +46,9 @@ _LOST: Final = (
 _MAX_REPLY: Final = 65536
 # The kinds of reply that are one line: an integer, a status, an error.
 _ONE_LINE_REPLIES: Final = (b":", b"+", b"-")
+# How long a call waits for its reply when the client sets no stream_timeout: long
+# enough for a flush of every session's backlog after an outage.
+_DEFAULT_REPLY_TIMEOUT_S: Final = 10.0
 
 
 def pack(command: Sequence[bytes]) -> bytes:
@@ -57,16 +67,33 @@ class AppendConnection:
     know how to reach (the log then appends through the client).
     """
 
-    def __init__(self, connect: anyio.abc.ByteStreamConnectable, settings: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        connect: anyio.abc.ByteStreamConnectable,
+        settings: dict[str, Any],
+        reply_timeout_s: float,
+    ) -> None:
         self._connect = connect
         self._settings = settings
+        self.reply_timeout_s = reply_timeout_s
         self._stream: anyio.abc.ByteStream | None = None
         self._reader: BufferedByteReceiveStream | None = None
+        self._calls = 0  # calls begun, for the watch
+        self._in_call = False
+        self._timed_out = False
 
     @classmethod
     def for_pool(
-        cls, pool: coredis.ConnectionPool[Any], connect_timeout_s: float
+        cls,
+        pool: coredis.ConnectionPool[Any],
+        connect_timeout_s: float,
+        reply_timeout_s: float | None = None,
     ) -> AppendConnection | None:
+        """A connection to the server behind ``pool``, or ``None`` if it cannot make one.
+
+        ``reply_timeout_s`` bounds a call's wait for its reply (see :meth:`watch`);
+        ``None`` takes the pool's ``stream_timeout``, or ``_DEFAULT_REPLY_TIMEOUT_S``.
+        """
         from coredis.connection import (
             TCPConnection,
             TCPLocation,
@@ -94,7 +121,9 @@ class AppendConnection:
             return None
         if settings.get("connect_timeout") is None:
             settings["connect_timeout"] = connect_timeout_s
-        return cls(connect, settings)
+        if reply_timeout_s is None:
+            reply_timeout_s = settings.get("stream_timeout") or _DEFAULT_REPLY_TIMEOUT_S
+        return cls(connect, settings, reply_timeout_s)
 
     async def call(self, command: Sequence[bytes]) -> bytes:
         """Send ``command`` and return its reply: an integer's digits, or a status.
@@ -103,20 +132,54 @@ class AppendConnection:
             code) the server refused the command; the connection stays usable.
         :raises coredis.exceptions.ConnectionError: or an ``OSError``: the
             connection failed; the next call reconnects.
+        :raises TimeoutError: no reply came within the reply timeout (while
+            :meth:`watch` runs); the next call reconnects.
         """
         if self._stream is None:
             await self._open()
+        self._calls += 1
+        self._in_call = True
+        self._timed_out = False
+        try:
+            return await self._round_trip(command)
+        except Exception as error:
+            if self._timed_out:
+                raise TimeoutError(
+                    f"no reply from Redis within {self.reply_timeout_s:g} s"
+                ) from error
+            raise
+        finally:
+            self._in_call = False
+
+    async def watch(self) -> NoReturn:
+        """Drop the connection under a call that has waited for its reply too long.
+
+        It looks every half reply timeout: a call it finds in progress three
+        looks in a row has waited at least the timeout (at most one and a half
+        times it), and the call then raises :class:`TimeoutError`. Run it in a
+        task beside the one that calls.
+        """
+        seen = -1
+        looks = 0
+        while True:
+            await anyio.sleep(self.reply_timeout_s / 2)
+            if not self._in_call:
+                seen = -1
+                continue
+            if self._calls != seen:
+                seen, looks = self._calls, 1
+                continue
+            looks += 1
+            if looks == 3:
+                self._timed_out = True
+                await self.aclose()  # the waiting call fails with the stream closed
+
+    async def _round_trip(self, command: Sequence[bytes]) -> bytes:
         assert self._stream is not None
         assert self._reader is not None
         try:
-            timeout_s = self._settings.get("stream_timeout")
-            if timeout_s is None:
-                await self._stream.send(pack(command))
-                line = await self._reader.receive_until(b"\r\n", _MAX_REPLY)
-            else:
-                with anyio.fail_after(timeout_s):
-                    await self._stream.send(pack(command))
-                    line = await self._reader.receive_until(b"\r\n", _MAX_REPLY)
+            await self._stream.send(pack(command))
+            line = await self._reader.receive_until(b"\r\n", _MAX_REPLY)
         except _LOST as error:
             await self.aclose()
             import coredis.exceptions
@@ -147,7 +210,7 @@ class AppendConnection:
                 self._stream = stream
                 self._reader = BufferedByteReceiveStream(stream)
                 for command in await self._handshake():
-                    await self.call(command)
+                    await self._round_trip(command)
         except coredis.exceptions.ResponseError:
             await self.aclose()
             raise

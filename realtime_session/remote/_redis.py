@@ -228,6 +228,13 @@ class RedisLog(anyio.AsyncContextManagerMixin):
         process wait up to this long and share one round trip; after a quiet
         spell an append goes out at once. 0 flushes whenever the previous flush
         returned.
+    :param append_timeout_s: how long a flush waits for the server's reply (up
+        to one and a half times this) before the log drops its connection, the
+        publishers keep the entries and retry them on a new one (default: the
+        client's ``stream_timeout``, or 10 s). A server that stopped, or a
+        connection a network dropped without a word, then costs seconds, not
+        the quarter of an hour the kernel would keep retransmitting. On a Redis
+        Cluster the cluster client's own ``stream_timeout`` applies instead.
     """
 
     def __init__(
@@ -237,6 +244,7 @@ class RedisLog(anyio.AsyncContextManagerMixin):
         prefix: str = "realtime_session",
         max_connections: int = _DEFAULT_MAX_CONNECTIONS,
         flush_interval_s: float = _DEFAULT_FLUSH_INTERVAL_S,
+        append_timeout_s: float | None = None,
     ) -> None:
         try:
             import coredis
@@ -247,6 +255,8 @@ class RedisLog(anyio.AsyncContextManagerMixin):
             ) from error
         if "{" in prefix or "}" in prefix:
             raise ValueError(f"prefix must not contain braces, got {prefix!r}")
+        if append_timeout_s is not None and not append_timeout_s > 0:
+            raise ValueError(f"append_timeout_s must be > 0, got {append_timeout_s!r}")
         self._url = client if isinstance(client, str) else None
         self._client: coredis.Redis[bytes] | coredis.RedisCluster[bytes] = (
             coredis.Redis.from_url(
@@ -264,7 +274,9 @@ class RedisLog(anyio.AsyncContextManagerMixin):
         self._connection = (
             None
             if isinstance(self._client, coredis.RedisCluster)
-            else AppendConnection.for_pool(self._client.connection_pool, _CONNECT_TIMEOUT_S)
+            else AppendConnection.for_pool(
+                self._client.connection_pool, _CONNECT_TIMEOUT_S, append_timeout_s
+            )
         )
         self._prefix = prefix
         self._flush_interval_s = flush_interval_s
@@ -296,6 +308,8 @@ class RedisLog(anyio.AsyncContextManagerMixin):
                 task_group = await stack.enter_async_context(anyio.create_task_group())
                 self._running = True
                 task_group.start_soon(self._write, name="RedisLog writer")
+                if self._connection is not None:
+                    task_group.start_soon(self._connection.watch, name="RedisLog reply watch")
                 try:
                     yield self
                 finally:
