@@ -28,13 +28,13 @@ JSON. ``run(quick=True)`` returns the same records to a driver.
 
 from __future__ import annotations
 
-import argparse
 import gc
-import json
 import statistics
 import time
 import tracemalloc
 from typing import TYPE_CHECKING
+
+from figures import command_line
 
 from realtime_session.events import StopReason, Usage
 from realtime_session.transcript import (
@@ -423,12 +423,5 @@ def run(quick: bool = False) -> list[dict[str, object]]:
     ]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--quick", action="store_true", help="smaller runs (a few seconds)")
-    arguments = parser.parse_args()
-    print(json.dumps(run(quick=arguments.quick), indent=2))
-
-
 if __name__ == "__main__":
-    main()
+    command_line(run, __doc__, "smaller runs (a few seconds)")

@@ -24,6 +24,7 @@ import structlog
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import bench_adapters
 import bench_audio
 import bench_capacity
 import bench_codec
@@ -75,6 +76,7 @@ def main() -> None:
     started = time.perf_counter()
     results: list[dict[str, object]] = []
     results.extend(bench_codec.run(quick=args.quick))
+    results.extend(bench_adapters.run(quick=args.quick))
     results.extend(bench_reducer.run(quick=args.quick))
     backends = args.backend or tuple(bench_session.BACKENDS)
     results.extend(bench_session.run(quick=args.quick, backends=backends))
