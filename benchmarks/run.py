@@ -51,7 +51,7 @@ def _command(args: argparse.Namespace) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="smaller runs (under a minute)")
+    parser.add_argument("--quick", action="store_true", help="smaller runs (about a minute)")
     parser.add_argument("--json", metavar="OUT", type=Path, help="also write the results here")
     parser.add_argument(
         "--backend",
