@@ -27,13 +27,11 @@ from __future__ import annotations
 
 import base64
 import collections
-import gc
 import json
 import statistics
-import time
 from typing import TYPE_CHECKING, Any, Final
 
-from figures import command_line, spread
+from figures import command_line, paired_cpu_rates, spread
 
 from realtime_session import _json
 from realtime_session import events as ev
@@ -134,48 +132,31 @@ def _check_with_the_sdks(openai: Sequence[str], gemini: Sequence[str]) -> None:
         assert genai.LiveServerMessage.model_validate_json(frame).server_content is not None
 
 
-def _translate_all(make: Callable[[], Any]) -> Callable[[Sequence[str]], int]:
-    def translate_all(frames: Sequence[str]) -> int:
-        translate = make().translate
+def _translate_all(make: Callable[[], Any]) -> Callable[[Sequence[str]], None]:
+    def translate_all(frames: Sequence[str]) -> None:
+        translate = make().translate  # a fresh translator: each pass is a new connection
         parse = _json.parse
-        count = 0
         for frame in frames:
-            count += len(translate(parse(frame)))
-        return count
+            translate(parse(frame))
 
     return translate_all
 
 
-def _openai_floor(frames: Sequence[str]) -> int:
+def _openai_floor(frames: Sequence[str]) -> None:
     loads, b64decode = json.loads, base64.b64decode
     for frame in frames:
         message = loads(frame)
         if message["type"] == "response.output_audio.delta":
             b64decode(message["delta"], validate=True)
-    return 0
 
 
-def _gemini_floor(frames: Sequence[str]) -> int:
+def _gemini_floor(frames: Sequence[str]) -> None:
     loads, b64decode = json.loads, base64.b64decode
     for frame in frames:
         content = loads(frame)["serverContent"]
         turn = content.get("modelTurn")
         if turn is not None:
             b64decode(turn["parts"][0]["inlineData"]["data"], validate=True)
-    return 0
-
-
-def _cpu_us_per_frame(operation: Callable[[Sequence[str]], int], frames: Sequence[str]) -> float:
-    gc_was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        start = time.thread_time()
-        operation(frames)
-        elapsed = time.thread_time() - start
-    finally:
-        if gc_was_enabled:
-            gc.enable()
-    return elapsed / len(frames) * 1e6
 
 
 def _kinds(translator: Any, frames: Sequence[str]) -> collections.Counter[type]:
@@ -188,11 +169,9 @@ def _measure(
     provider: str,
     frames: list[str],
     make: Callable[[], Any],
-    floor: Callable[[Sequence[str]], int],
+    floor: Callable[[Sequence[str]], None],
     repeats: int,
 ) -> dict[str, object]:
-    adapter = _translate_all(make)
-    events = adapter(frames)
     # Measure only work that is right: each response's deltas, chunks and end.
     responses = len(frames) // (2 * DELTAS + (3 if provider == "openai" else 1))
     kinds = _kinds(make(), frames)
@@ -200,21 +179,18 @@ def _measure(
     assert kinds[ev.OutputAudioChunk] == DELTAS * responses, kinds
     assert kinds[ev.TurnCompleted] == responses, kinds
     assert ev.ProviderError not in kinds, kinds
-    ours: list[float] = []
-    baseline: list[float] = []
-    for attempt in range(repeats + 1):
-        # Alternate which goes first; the first pass of each warms up.
-        order = ((adapter, ours), (floor, baseline))
-        for operation, figures in order if attempt % 2 else order[::-1]:
-            us = _cpu_us_per_frame(operation, frames)
-            if attempt:
-                figures.append(us)
+    # One item, the whole call, once per timed run: rates are calls per second.
+    rates, baseline_rates = paired_cpu_rates(
+        (_translate_all(make), [frames]), (floor, [frames]), 1, repeats
+    )
+    ours = [1e6 / (rate * len(frames)) for rate in rates]
+    baseline = [1e6 / (rate * len(frames)) for rate in baseline_rates]
     return {
         "name": "adapters",
         "backend": "none",
         "provider": provider,
         "frames": len(frames),
-        "events": events,
+        "events": sum(kinds.values()),
         "repeats": repeats,
         "baseline": "json.loads of each frame, then base64.b64decode(validate=True) of its audio",
         "adapter_us_per_frame": spread(ours, 2),

@@ -43,12 +43,12 @@ import argparse
 import base64
 import binascii
 import functools
-import gc
 import json
 import random
 import statistics
-import time
 from typing import TYPE_CHECKING, Any
+
+from figures import cpu_rate, paired_cpu_rates
 
 from realtime_session import _base64, _json, codec
 from realtime_session import events as ev
@@ -126,45 +126,26 @@ def _loads_and_base64(text: str) -> object:
     return data
 
 
-def _rate(operation: Callable[[Any], object], items: Sequence[object], passes: int) -> float:
-    """Operations per second of one timed run over ``items``, ``passes`` times."""
-    gc_was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        start = time.thread_time()
-        for _ in range(passes):
-            for item in items:
-                operation(item)
-        elapsed = time.thread_time() - start
-    finally:
-        if gc_was_enabled:
-            gc.enable()
-    return passes * len(items) / elapsed
-
-
-def _paired_rates(
-    measured: tuple[Callable[[Any], object], Sequence[object]],
-    baseline: tuple[Callable[[Any], object], Sequence[object]],
+def _paired_figures(
+    record: dict[str, object],
+    figures: Sequence[
+        tuple[
+            str,
+            tuple[Callable[[Any], object], Sequence[object]],
+            tuple[Callable[[Any], object], Sequence[object]],
+        ]
+    ],
     passes: int,
     repeats: int,
-) -> tuple[list[float], list[float]]:
-    """``repeats`` timed runs of each, interleaved, after a warm-up run of each.
-
-    Interleaving lets both see the same machine: on a shared one the load
-    changes from second to second, and two series run one after the other
-    would each see a different part of it.
-    """
-    rates: tuple[list[float], list[float]] = ([], [])
-    pair = (measured, baseline)
-    for run in range(repeats + 1):
-        # Alternate which goes first, so that neither always follows the other.
-        order = (0, 1) if run % 2 else (1, 0)
-        for which in order:
-            operation, items = pair[which]
-            rate = _rate(operation, items, passes)
-            if run:  # the first run warms caches and hooks up
-                rates[which].append(rate)
-    return rates
+) -> None:
+    """Each figure, its same-run baseline and the ratio of their medians, into ``record``."""
+    for figure, measured, baseline in figures:
+        rates, baseline_rates = paired_cpu_rates(measured, baseline, passes, repeats)
+        record[f"{figure}_per_s"] = _spread(rates)
+        record[f"baseline_{figure}_per_s"] = _spread(baseline_rates)
+        record[f"{figure}_ratio"] = round(
+            statistics.median(rates) / statistics.median(baseline_rates), 2
+        )
 
 
 def _spread(rates: list[float]) -> dict[str, float]:
@@ -196,22 +177,20 @@ def _measure(name: str, events: list[ev.RealtimeSessionEvent], *, quick: bool) -
         "repeats": repeats,
         "baselines": baselines,
     }
-    # Each codec figure, its same-run baseline and the ratio of their medians.
-    for figure, measured, baseline in (
-        ("encode", (codec.to_json, events), (json.dumps, dicts)),
-        ("decode", (codec.from_json, texts), (json.loads, texts)),
-    ):
-        rates, baseline_rates = _paired_rates(measured, baseline, passes, repeats)
-        record[f"{figure}_per_s"] = _spread(rates)
-        record[f"baseline_{figure}_per_s"] = _spread(baseline_rates)
-        record[f"{figure}_ratio"] = round(
-            statistics.median(rates) / statistics.median(baseline_rates), 2
-        )
+    _paired_figures(
+        record,
+        (
+            ("encode", (codec.to_json, events), (json.dumps, dicts)),
+            ("decode", (codec.from_json, texts), (json.loads, texts)),
+        ),
+        passes,
+        repeats,
+    )
     if any(isinstance(event, ev.OutputAudioChunk) for event in events):
         baselines["decode_b64"] = (
             "json.loads of the same text, then binascii.a2b_base64 of the chunk's data"
         )
-        rates, baseline_rates = _paired_rates(
+        rates, baseline_rates = paired_cpu_rates(
             (codec.from_json, texts), (_loads_and_base64, texts), passes, repeats
         )
         record["baseline_decode_b64_per_s"] = _spread(baseline_rates)
@@ -219,14 +198,14 @@ def _measure(name: str, events: list[ev.RealtimeSessionEvent], *, quick: bool) -
             statistics.median(rates) / statistics.median(baseline_rates), 2
         )
     record["encode_dict_per_s"] = _spread(
-        [_rate(codec.to_dict, events, passes) for _ in range(repeats)]
+        [cpu_rate(codec.to_dict, events, passes) for _ in range(repeats)]
     )
     record["decode_dict_per_s"] = _spread(
-        [_rate(codec.from_dict, dicts, passes) for _ in range(repeats)]
+        [cpu_rate(codec.from_dict, dicts, passes) for _ in range(repeats)]
     )
     record["parse_per_s"] = _spread(
         [
-            _rate(functools.partial(_json.parse, unique_keys=True), texts, passes)
+            cpu_rate(functools.partial(_json.parse, unique_keys=True), texts, passes)
             for _ in range(repeats)
         ]
     )
@@ -255,17 +234,16 @@ def _measure_base64(*, quick: bool) -> dict[str, object]:
             "decode_strict": "binascii.a2b_base64(text, strict_mode=True)",
         },
     }
-    for figure, measured, baseline in (
-        ("encode", (_base64.encode, chunks), (_stdlib_b64encode, chunks)),
-        ("decode", (_base64.decode, texts), (_stdlib_b64decode, texts)),
-        ("decode_strict", (_base64.decode_strict, texts), (_stdlib_a2b_strict, texts)),
-    ):
-        rates, baseline_rates = _paired_rates(measured, baseline, passes, repeats)
-        record[f"{figure}_per_s"] = _spread(rates)
-        record[f"baseline_{figure}_per_s"] = _spread(baseline_rates)
-        record[f"{figure}_ratio"] = round(
-            statistics.median(rates) / statistics.median(baseline_rates), 2
-        )
+    _paired_figures(
+        record,
+        (
+            ("encode", (_base64.encode, chunks), (_stdlib_b64encode, chunks)),
+            ("decode", (_base64.decode, texts), (_stdlib_b64decode, texts)),
+            ("decode_strict", (_base64.decode_strict, texts), (_stdlib_a2b_strict, texts)),
+        ),
+        passes,
+        repeats,
+    )
     return record
 
 

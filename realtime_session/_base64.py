@@ -16,16 +16,15 @@ import base64
 import binascii
 from typing import Final
 
-from pybase64 import b64decode as _fast_decode
-from pybase64 import b64encode_as_string as _fast_encode
+import pybase64
 
 #: Standard base64 with padding, as ``base64.b64encode(data).decode()`` writes it.
-encode: Final = _fast_encode
+encode: Final = pybase64.b64encode_as_string
 
 #: ``fast_decode(text, None, True)`` reads padded base64 only, and raises
 #: ``ValueError`` for anything else, which :func:`decode` or
 #: :func:`decode_strict` then judge: for a caller that inlines them.
-fast_decode: Final = _fast_decode
+fast_decode: Final = pybase64.b64decode
 
 
 def decode(text: str) -> bytes:
